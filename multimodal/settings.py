@@ -1,0 +1,103 @@
+"""Settings, read from CLI options and ``AFFECTLINE_*`` environment variables.
+
+Every setting has an embedded default so that Affectline runs with nothing configured. An
+environment variable ``AFFECTLINE_<NAME>`` (for example ``AFFECTLINE_DATA_DIR``,
+``AFFECTLINE_MODEL_DIR``, ``AFFECTLINE_ANALYSIS_FPS``) overrides the default; a CLI option
+overrides both.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from multimodal.errors import SettingsError
+
+
+def _xdg(var: str, fallback: str) -> Path:
+    base = os.environ.get(var)
+    return Path(base) if base else Path.home() / fallback
+
+
+class Settings(BaseSettings):
+    """All of Affectline's settings, with their defaults."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="AFFECTLINE_", frozen=True, extra="forbid", validate_default=True
+    )
+
+    data_dir: Path = Field(
+        default_factory=lambda: _xdg("XDG_DATA_HOME", ".local/share") / "affectline",
+        description="Folder for the service's database, uploads and results.",
+    )
+    model_dir: Path = Field(
+        default_factory=lambda: _xdg("XDG_CACHE_HOME", ".cache") / "affectline" / "models",
+        description="Model cache folder, searched after explicit model paths.",
+    )
+    allow_downloads: bool = Field(
+        default=False,
+        description="Allow downloading missing model files from their publisher (sha256-checked).",
+    )
+    face_landmarker_path: Path | None = Field(
+        default=None, description="Explicit path to MediaPipe's face_landmarker.task bundle."
+    )
+    ffmpeg_path: Path | None = Field(
+        default=None, description="ffmpeg executable; default: system ffmpeg, else imageio-ffmpeg."
+    )
+    ffprobe_path: Path | None = Field(
+        default=None,
+        description="ffprobe executable; default: system ffprobe. Without one, probing parses "
+        "ffmpeg's own report.",
+    )
+    analysis_fps: float = Field(
+        default=5.0,
+        ge=0.0,
+        le=240.0,
+        description="Frames analysed per second of video; 0 analyses every frame.",
+    )
+    max_side: int = Field(
+        default=1280,
+        ge=64,
+        le=8192,
+        description="Frames larger than this (pixels, longer side) are scaled down for analysis.",
+    )
+    face_workers: int = Field(
+        default_factory=lambda: max(1, min(2, os.cpu_count() or 1)),
+        ge=1,
+        le=16,
+        description="Face landmarker threads working on alternate frames (default: up to 2).",
+    )
+    max_faces: int = Field(default=5, ge=1, le=50, description="Most faces coded per frame.")
+    face_baseline: bool = Field(
+        default=True,
+        description="Subtract each face track's own resting level from its AU evidence "
+        "(tracks shorter than baseline_min_seconds are left as measured).",
+    )
+    baseline_min_seconds: float = Field(
+        default=5.0, ge=0.0, description="Shortest face track (seconds) that gets a baseline."
+    )
+    min_face_confidence: float = Field(
+        default=0.5, gt=0.0, le=1.0, description="MediaPipe's face detection/presence threshold."
+    )
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment with ``overrides`` (``None`` values are ignored).
+
+    Raises:
+        SettingsError: a value is invalid; the message names the setting.
+    """
+    given = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings(**given)  # type: ignore[arg-type]
+    except ValidationError as e:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
+            for err in e.errors()
+        )
+        raise SettingsError(
+            f"invalid setting ({problems}); check the option or the AFFECTLINE_* variable"
+        ) from e

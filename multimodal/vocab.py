@@ -1,0 +1,40 @@
+"""Names shared by every part of Affectline: action units and emotion labels."""
+
+from __future__ import annotations
+
+AU_CODES: tuple[str, ...] = (
+    "AU01", "AU02", "AU04", "AU05", "AU06", "AU07", "AU09", "AU10", "AU12", "AU14",
+    "AU15", "AU17", "AU20", "AU23", "AU24", "AU25", "AU26", "AU28", "AU43", "AU45",
+)  # fmt: skip
+"""FACS action units coded from the face, in output order."""
+
+AU_NAMES: dict[str, str] = {
+    "AU01": "inner brow raiser",
+    "AU02": "outer brow raiser",
+    "AU04": "brow lowerer",
+    "AU05": "upper lid raiser",
+    "AU06": "cheek raiser",
+    "AU07": "lid tightener",
+    "AU09": "nose wrinkler",
+    "AU10": "upper lip raiser",
+    "AU12": "lip corner puller",
+    "AU14": "dimpler",
+    "AU15": "lip corner depressor",
+    "AU17": "chin raiser",
+    "AU20": "lip stretcher",
+    "AU23": "lip tightener",
+    "AU24": "lip pressor",
+    "AU25": "lips part",
+    "AU26": "jaw drop",
+    "AU28": "lip suck",
+    "AU43": "eyes closed",
+    "AU45": "blink",
+}
+
+EMOTIONS: tuple[str, ...] = (
+    "anger", "contempt", "disgust", "fear", "joy", "neutral", "sadness", "surprise",
+)  # fmt: skip
+"""Emotion labels reported by Affectline, in output order."""
+
+FACS_MAX_INTENSITY = 5.0
+"""Top of the FACS intensity scale: 0 absent, 1-5 = A (trace) to E (maximum)."""
