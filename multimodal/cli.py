@@ -1,0 +1,228 @@
+"""The ``affectline`` command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from multimodal.errors import AffectlineError
+from multimodal.settings import Settings, load_settings
+
+app = typer.Typer(
+    name="affectline",
+    help="Multimodal emotion analysis: FACS action units and emotions from faces in recordings.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+def _quiet_native_logs() -> None:
+    """MediaPipe's C++ logging writes INFO/WARNING lines to stderr; keep only errors."""
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _settings(**overrides: Any) -> Settings:
+    try:
+        return load_settings(**overrides)
+    except AffectlineError as e:
+        raise _fail(str(e)) from None
+
+
+@app.command()
+def analyze(
+    paths: Annotated[
+        list[Path], typer.Argument(help="Media files or folders (searched recursively).")
+    ],
+    fps: Annotated[
+        float | None,
+        typer.Option("--fps", help="Frames analysed per second (default 5; 0 = every frame)."),
+    ] = None,
+    modalities: Annotated[
+        str, typer.Option("--modalities", help="Comma-separated modalities to run.")
+    ] = "face",
+    output_dir: Annotated[
+        Path, typer.Option("--output-dir", "-o", help="Where results are written.")
+    ] = Path("affectline-out"),
+    baseline: Annotated[
+        bool | None,
+        typer.Option(
+            "--baseline/--no-baseline",
+            help="Subtract each face's own resting level (default on, for tracks of 5 s or more).",
+        ),
+    ] = None,
+    max_faces: Annotated[
+        int | None, typer.Option("--max-faces", help="Most faces coded per frame (default 5).")
+    ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+) -> None:
+    """Code the faces in each input; write result.json and faces.csv per input."""
+    _quiet_native_logs()
+    from multimodal.inputs import expand_inputs, output_names
+    from multimodal.pipeline import Analyzer, parse_modalities
+
+    settings = _settings(analysis_fps=fps, face_baseline=baseline, max_faces=max_faces)
+    try:
+        chosen = parse_modalities(modalities)
+    except AffectlineError as e:
+        raise _fail(str(e)) from None
+    items = expand_inputs(paths)
+    if not items:
+        raise _fail("no files found in the given folders; give media files or folders with some")
+    try:
+        analyzer = Analyzer(settings, chosen)
+    except AffectlineError as e:
+        raise _fail(str(e)) from None
+
+    names = output_names(items)
+    summary: list[dict[str, Any]] = []
+    for item, name in zip(items, names, strict=True):
+        started = time.monotonic()
+        entry: dict[str, Any] = {"source": item.source, "path": str(item.path)}
+        try:
+            result = _analyze_one(analyzer, item.path, item.source)
+            from multimodal.results import write_result
+
+            written = write_result(result, output_dir / name)
+        except AffectlineError as e:
+            entry.update(status="failed", error=str(e), error_type=type(e).__name__)
+            typer.echo(f"error: {e}", err=True)
+        except KeyboardInterrupt:
+            typer.echo("interrupted", err=True)
+            raise typer.Exit(130) from None
+        except Exception as e:  # a bug: report it on one line unless debugging
+            if debug:
+                raise
+            entry.update(status="failed", error=f"{type(e).__name__}: {e}", error_type="bug")
+            typer.echo(
+                f"error: {item.source}: unexpected failure ({type(e).__name__}: {e}); "
+                "rerun with --debug and report it",
+                err=True,
+            )
+        else:
+            for warning in result.warnings:
+                typer.echo(f"warning: {warning}", err=True)
+            faces = result.faces
+            entry.update(
+                status="ok",
+                output={k: str(v) for k, v in written.items()},
+                warnings=list(result.warnings),
+                frames=len(faces.frame_times) if faces else 0,
+                faces=len(faces.tracks) if faces else 0,
+                seconds=round(time.monotonic() - started, 2),
+            )
+        summary.append(entry)
+
+    failed = [done for done in summary if done["status"] != "ok"]
+    if len(items) > 1 or not failed:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        (output_dir / "summary.json").write_text(
+            json.dumps({"inputs": summary, "failed": len(failed)}, indent=1) + "\n"
+        )
+        for done in summary:
+            if done["status"] == "ok":
+                typer.echo(
+                    f"ok      {done['source']}: {done['frames']} frames, {done['faces']} face(s) "
+                    f"-> {Path(done['output']['json']).parent}"
+                )
+            else:
+                typer.echo(f"FAILED  {done['error']}")
+        typer.echo(f"{len(summary) - len(failed)} analysed, {len(failed)} failed; "
+                   f"summary in {output_dir / 'summary.json'}")  # fmt: skip
+    if failed:
+        raise typer.Exit(1)
+
+
+def _analyze_one(analyzer: Any, path: Path, source: str) -> Any:
+    from tqdm import tqdm
+
+    bar: tqdm[Any] | None = None
+
+    def hook(step: str, completed: int, total: int | None = None) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, desc=f"{step} {source}", unit="frame", leave=False,
+                       disable=None, file=sys.stderr)  # fmt: skip
+        if total is not None and completed > (bar.total or 0):
+            bar.total = completed
+        bar.n = completed
+        bar.refresh()
+
+    try:
+        return analyzer.analyze(path, source, hook=hook)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+@app.command()
+def probe(
+    path: Annotated[Path, typer.Argument(help="A media file.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    count_frames: Annotated[
+        bool,
+        typer.Option(
+            "--count-frames/--no-count-frames",
+            help="Count video frames when the container does not say (reads the whole file).",
+        ),
+    ] = True,
+) -> None:
+    """Print what ffmpeg reports about a media file."""
+    from multimodal.media import probe as probe_media
+
+    try:
+        info = probe_media(path, _settings(), count_frames=count_frames)
+    except AffectlineError as e:
+        raise _fail(str(e)) from None
+    facts = info.to_dict()
+    if as_json:
+        typer.echo(json.dumps(facts, indent=1))
+        return
+    typer.echo(f"file:       {facts['path']}")
+    typer.echo(f"container:  {facts['container']}")
+    typer.echo(f"duration:   {_num(facts['duration'], 's')}")
+    typer.echo(f"size:       {facts['size_bytes']} bytes")
+    v = facts["video"]
+    if v is None:
+        typer.echo("video:      none")
+    else:
+        typer.echo(
+            f"video:      {v['codec']} {v['width']}x{v['height']}, rotation {v['rotation']}, "
+            f"shown {v['display_width']}x{v['display_height']}"
+            + (", still image" if v["is_still"] else "")
+        )
+        frames = v["frame_count"] if v["frame_count"] is not None else "unknown"
+        typer.echo(
+            f"            nominal {_num(v['nominal_fps'], 'fps')}, "
+            f"real {_num(v['real_fps'], 'fps')}, {frames} frames"
+        )
+    a = facts["audio"]
+    if a is None:
+        typer.echo("audio:      none")
+    else:
+        typer.echo(f"audio:      {a['codec']} {a['sample_rate']} Hz, {a['channels']} channel(s)")
+
+
+def _num(value: float | None, unit: str) -> str:
+    return "unknown" if value is None else f"{value:g} {unit}"
+
+
+def main() -> None:
+    """Console entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()
