@@ -1,0 +1,53 @@
+# Affectline: `make run` analyses a recording on the embedded defaults, `make test` runs the checks.
+# Both set everything up on a fresh Debian/Ubuntu machine (system packages when run as root or
+# with sudo, then a virtual environment in .venv).
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+OUT ?= affectline-out
+SHARED_CLIP := ../shared/data/media/grid_s2_swwp2s.mpg
+SYSTEM_PACKAGES := ffmpeg libgl1 libglib2.0-0
+
+.PHONY: setup system-deps run test lint typecheck bench clean
+
+setup: system-deps $(VENV)/.installed
+
+# ffmpeg from Debian (imageio-ffmpeg's static ffmpeg is the fallback when this step cannot run);
+# libGL and GLib for the OpenCV that MediaPipe loads.
+system-deps:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ] && command -v apt-get >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null 2>&1; then SUDO=sudo; else SUDO=none; fi; \
+	  if [ "$$SUDO" = none ]; then echo "note: could not install$$missing (not root, no sudo)"; \
+	  else $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; fi; \
+	fi
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	touch $@
+
+# INPUT defaults to the GRID clip beside the project, else a portrait that matplotlib ships.
+run: setup
+	@input="$(INPUT)"; \
+	if [ -z "$$input" ] && [ -f $(SHARED_CLIP) ]; then input=$(SHARED_CLIP); fi; \
+	if [ -z "$$input" ]; then input=$$($(BIN)/python -c "from matplotlib import cbook; print(cbook.get_sample_data('grace_hopper.jpg', asfileobj=False))"); fi; \
+	$(BIN)/affectline analyze "$$input" --output-dir $(OUT)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: setup
+	$(BIN)/mypy
+
+test: lint typecheck
+	$(BIN)/python -m pytest
+
+bench: setup
+	$(BIN)/python bench/face_speed.py
+
+clean:
+	rm -rf $(VENV) $(OUT) .pytest_cache .mypy_cache .ruff_cache
