@@ -99,6 +99,10 @@ def analyze(
         except AffectlineError as e:
             entry.update(status="failed", error=str(e), error_type=type(e).__name__)
             typer.echo(f"error: {e}", err=True)
+        except OSError as e:
+            message = f"{item.source}: cannot write results to {output_dir / name} ({e})"
+            entry.update(status="failed", error=message, error_type="OutputError")
+            typer.echo(f"error: {message}; choose another --output-dir", err=True)
         except KeyboardInterrupt:
             typer.echo("interrupted", err=True)
             raise typer.Exit(130) from None
@@ -127,10 +131,13 @@ def analyze(
 
     failed = [done for done in summary if done["status"] != "ok"]
     if len(items) > 1 or not failed:
-        output_dir.mkdir(parents=True, exist_ok=True)
-        (output_dir / "summary.json").write_text(
-            json.dumps({"inputs": summary, "failed": len(failed)}, indent=1) + "\n"
-        )
+        try:
+            output_dir.mkdir(parents=True, exist_ok=True)
+            (output_dir / "summary.json").write_text(
+                json.dumps({"inputs": summary, "failed": len(failed)}, indent=1) + "\n"
+            )
+        except OSError as e:
+            raise _fail(f"cannot write {output_dir / 'summary.json'} ({e})", 1) from None
         for done in summary:
             if done["status"] == "ok":
                 typer.echo(

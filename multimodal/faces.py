@@ -27,8 +27,9 @@ class FaceTrack:
 
     Attributes:
         face_id: stable id within the recording, from 0 in order of appearance.
-        series: values over *all* analysed frames of the recording, columns
-            :data:`FACE_COLUMNS`; ``mask`` is ``True`` where this face was seen.
+        series: values over the recording's analysed frames from the first to the last frame
+            this face was seen in, columns :data:`FACE_COLUMNS`; ``mask`` is ``True`` where it
+            was seen (``False`` rows are frames in between where it was not).
         baseline: per-AU evidence offset subtracted as this person's resting level, or ``None``
             when no baseline was applied (turned off, or the track was too short).
     """
@@ -68,10 +69,15 @@ class FaceCoding:
     models: tuple[Mapping[str, str], ...] = ()
     config: Mapping[str, Any] = field(default_factory=dict)
 
+    def frame_offset(self, track: FaceTrack) -> int:
+        """Index in :attr:`frame_times` of the first row of ``track.series``."""
+        return int(np.searchsorted(self.frame_times, track.series.times[0]))
+
     @property
     def faces_per_frame(self) -> FloatArray:
         """Number of faces seen in each analysed frame."""
         counts = np.zeros(len(self.frame_times))
         for track in self.tracks:
-            counts += track.series.mask
+            start = self.frame_offset(track)
+            counts[start : start + len(track.series)] += track.series.mask
         return counts

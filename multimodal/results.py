@@ -129,17 +129,23 @@ def iter_face_rows(result: AnalysisResult) -> Iterator[list[str]]:
         return
     columns = GEOMETRY_COLUMNS + AU_CODES + EMOTIONS
     per_track = [
-        (t.face_id, t.series.mask, t.series.values[:, [t.series.columns.index(c) for c in columns]])
+        (
+            t.face_id,
+            coding.frame_offset(t),
+            t.series.mask,
+            t.series.values[:, [t.series.columns.index(c) for c in columns]],
+        )
         for t in coding.tracks
     ]
     for i, time in enumerate(coding.frame_times):
         stamp = f"{time:.6f}"
         seen = False
-        for face_id, mask, values in per_track:
-            if not mask[i]:
+        for face_id, start, mask, values in per_track:
+            k = i - start
+            if not 0 <= k < len(mask) or not mask[k]:
                 continue
             seen = True
-            cells = [_fmt(v, _DECIMALS.get(c, 4)) for c, v in zip(columns, values[i], strict=True)]
+            cells = [_fmt(v, _DECIMALS.get(c, 4)) for c, v in zip(columns, values[k], strict=True)]
             yield [result.source, stamp, str(face_id), *cells]
         if not seen:
             yield [result.source, stamp, ""] + [""] * len(columns)

@@ -9,8 +9,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 os.environ.setdefault("GLOG_minloglevel", "2")
+# Property tests check invariants, not speed: no per-example deadline on a busy CI machine.
+hypothesis_settings.register_profile("affectline", deadline=None)
+hypothesis_settings.load_profile("affectline")
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -167,3 +171,15 @@ def bad_files(media_dir: Path, face_clip: Path) -> dict[str, Path]:
 
 def needs(path: Path) -> pytest.MarkDecorator:
     return pytest.mark.skipif(not path.exists(), reason=f"{path} is not available")
+
+
+@pytest.fixture(scope="session")
+def late_face_clip(make_media: Callable[..., Path], face_image: Path) -> Path:
+    """4 s at 10 fps: an empty grey picture, the face from 1.5 s to 2.5 s only."""
+    return make_media(
+        "late_face.mp4",
+        "-f", "lavfi", "-i", "color=c=gray:size=256x300:rate=10",
+        "-loop", "1", "-framerate", "10", "-i", str(face_image),
+        "-filter_complex", "[1:v]scale=256:300[f];[0:v][f]overlay=enable='between(t,1.5,2.45)'",
+        "-t", "4", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+    )  # fmt: skip

@@ -158,3 +158,19 @@ def test_probe(face_clip: Path, tmp_path: Path) -> None:
     assert facts["video"]["nominal_fps"] == 25 and facts["audio"]["channels"] == 1
     missing = run("probe", str(tmp_path / "nope.mp4"))
     assert missing.returncode == 2 and missing.stderr.startswith("error:")
+
+
+def test_rows_without_faces_around_a_track(late_face_clip: Path, tmp_path: Path) -> None:
+    proc = run("analyze", str(late_face_clip), "-o", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    rows = read_csv(tmp_path / "late_face.mp4" / "faces.csv")
+    assert [r["face_id"] for r in rows] == [""] * 8 + ["0"] * 5 + [""] * 7
+    assert [r["time"] for r in rows][:3] == ["0.000000", "0.200000", "0.400000"]
+
+
+def test_unwritable_output_is_a_clear_error(face_clip: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the output folder should go")
+    proc = run("analyze", str(face_clip), "-o", str(blocker))
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr and "cannot write" in proc.stderr

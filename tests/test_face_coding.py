@@ -145,3 +145,14 @@ def test_smiles_read_as_joy_on_held_out_faces() -> None:
                     scores.append(p[0, EMOTIONS.index("joy")])
             joy[label] = float(np.mean(scores))
     assert joy["happy"] > joy["neutral"] + 0.3
+
+
+def test_face_that_comes_and_goes(analyzer: Analyzer, late_face_clip: Path) -> None:
+    faces = analyzer.analyze(late_face_clip).faces
+    assert faces is not None and len(faces.frame_times) == 20
+    assert len(faces.tracks) == 1
+    track = faces.tracks[0]
+    assert track.first_seen == pytest.approx(1.6) and track.last_seen == pytest.approx(2.4)
+    assert faces.frame_offset(track) == 8
+    seen = faces.faces_per_frame
+    assert seen.tolist() == [0] * 8 + [1] * 5 + [0] * 7

@@ -30,7 +30,7 @@ from models.face.tracking import BoxTracker
 from multimodal.faces import FACE_COLUMNS, FaceCoding, FaceTrack
 from multimodal.media import VideoFrame
 from multimodal.timeline import FrameSeries
-from multimodal.vocab import AU_CODES, EMOTIONS
+from multimodal.vocab import AU_CODES
 
 ProgressHook = Callable[..., None]
 """Called as ``hook(step, completed=, total=)``."""
@@ -193,12 +193,14 @@ class FaceCoder:
             intensity[:, j] = np.where(keep, intensity[:, j], 0.0)
         emotions = emotion_probabilities(intensity, unilateral(shapes, self.calibration))
 
-        values = np.full((len(frame_times), len(FACE_COLUMNS)), np.nan)
-        values[rows] = np.concatenate(
+        # The series spans the track's first to last frame (not the whole recording), so that
+        # many short tracks in a long recording cost memory in proportion to their own length.
+        first, last = int(rows[0]), int(rows[-1]) + 1
+        values = np.full((last - first, len(FACE_COLUMNS)), np.nan)
+        values[rows - first] = np.concatenate(
             [boxes, q[:, None], pose, intensity, present.astype(np.float64), emotions], axis=1
         )
-        mask = np.zeros(len(frame_times), dtype=bool)
-        mask[rows] = True
-        assert values.shape[1] == len(FACE_COLUMNS) == 8 + 2 * len(AU_CODES) + len(EMOTIONS)
-        series = FrameSeries(frame_times.copy(), values, mask, FACE_COLUMNS)
+        mask = np.zeros(last - first, dtype=bool)
+        mask[rows - first] = True
+        series = FrameSeries(frame_times[first:last].copy(), values, mask, FACE_COLUMNS)
         return FaceTrack(face_id=face_id, series=series, baseline=baseline)
