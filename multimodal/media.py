@@ -71,20 +71,23 @@ class FFmpegTools:
     ffprobe: str | None
 
 
+def _configured(path: Path | None, variable: str, tool: str) -> str | None:
+    """The executable a setting names, ``None`` when unset; a wrong path is an error."""
+    if path is None:
+        return None
+    exe = shutil.which(str(path))
+    if exe is None:
+        raise ToolError(f"{variable}={path} is not an executable; point it at {tool} or unset it")
+    return exe
+
+
 def find_tools(settings: Settings) -> FFmpegTools:
     """Locate ffmpeg and ffprobe: settings, then ``PATH``, then imageio-ffmpeg's static ffmpeg.
 
     Raises:
         ToolError: no ffmpeg could be found.
     """
-    exe: str | None = None
-    if settings.ffmpeg_path is not None:
-        exe = shutil.which(str(settings.ffmpeg_path))
-        if exe is None:
-            raise ToolError(
-                f"AFFECTLINE_FFMPEG_PATH={settings.ffmpeg_path} is not an executable; "
-                "point it at ffmpeg or unset it"
-            )
+    exe = _configured(settings.ffmpeg_path, "AFFECTLINE_FFMPEG_PATH", "ffmpeg")
     exe = exe or shutil.which("ffmpeg")
     if exe is None:
         try:
@@ -96,15 +99,8 @@ def find_tools(settings: Settings) -> FFmpegTools:
                 "ffmpeg was not found: install it (Debian: apt-get install ffmpeg) or "
                 "pip install imageio-ffmpeg"
             ) from e
-    probe_exe: str | None = None
-    if settings.ffprobe_path is not None:
-        probe_exe = shutil.which(str(settings.ffprobe_path))
-        if probe_exe is None:
-            raise ToolError(
-                f"AFFECTLINE_FFPROBE_PATH={settings.ffprobe_path} is not an executable; "
-                "point it at ffprobe or unset it"
-            )
-    else:
+    probe_exe = _configured(settings.ffprobe_path, "AFFECTLINE_FFPROBE_PATH", "ffprobe")
+    if probe_exe is None:
         sibling = Path(exe).with_name("ffprobe")
         probe_exe = str(sibling) if sibling.is_file() else shutil.which("ffprobe")
     return FFmpegTools(ffmpeg=exe, ffprobe=probe_exe)
