@@ -88,19 +88,26 @@ _SIDES = {
 }
 
 
+UNILATERAL_MIN_SPAN = 0.3
+"""Smallest blendshape range that maps one side of AU12/AU14 from 0 to 1 for the contempt cue."""
+
+
 def unilateral(blendshapes: FloatArray, calibration: AUCalibration) -> FloatArray:
     """One-sided lip corner pull or dimpling (R12/R14, the contempt cue), shape ``(n,)``.
 
-    Each side of AU12 and AU14 is scaled with the AU's calibration to an activation in
-    ``[0, 1]``; the cue is the larger left-right difference of the two AUs.
+    Each side of AU12 and AU14 is scaled to an activation in ``[0, 1]`` from the AU's
+    threshold over its calibrated range, at least :data:`UNILATERAL_MIN_SPAN` wide (a narrow
+    range would turn small natural asymmetries into contempt); the cue is the larger left-right
+    difference of the two AUs.
     """
     bs = np.atleast_2d(np.asarray(blendshapes, dtype=np.float64))
     out = np.zeros(bs.shape[0])
     for au, (left, right) in _SIDES.items():
         j = AU_CODES.index(au)
-        lo, hi = calibration.threshold[j], calibration.full[j]
-        act_l = np.clip((bs[:, _B[left]] - lo) / (hi - lo), 0.0, 1.0)
-        act_r = np.clip((bs[:, _B[right]] - lo) / (hi - lo), 0.0, 1.0)
+        lo = calibration.threshold[j]
+        span = max(calibration.full[j] - lo, UNILATERAL_MIN_SPAN)
+        act_l = np.clip((bs[:, _B[left]] - lo) / span, 0.0, 1.0)
+        act_r = np.clip((bs[:, _B[right]] - lo) / span, 0.0, 1.0)
         out = np.maximum(out, np.abs(act_l - act_r))
     return out
 
