@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from models.face.align import aligned_crop
 from models.resolve import ModelSpec, PackagedFile, ResolvedModel, resolve_model
 from multimodal.errors import ModelError
 from multimodal.settings import Settings
@@ -86,6 +87,7 @@ class RawFace:
         geometry: shape ``(6,)``, landmark measurements, order :data:`GEOMETRY`.
         pose: ``(yaw, pitch, roll)`` in degrees (conventions in the module docstring).
         sharpness: variance of the Laplacian of the face crop (grey levels squared), a blur cue.
+        crop: aligned grey face crop (see :mod:`models.face.align`) when asked for, else None.
     """
 
     box: tuple[float, float, float, float]
@@ -93,6 +95,7 @@ class RawFace:
     geometry: npt.NDArray[np.float64]
     pose: tuple[float, float, float]
     sharpness: float
+    crop: npt.NDArray[np.uint8] | None = None
 
 
 def head_pose(matrix: npt.NDArray[np.float64]) -> tuple[float, float, float]:
@@ -223,13 +226,17 @@ class FaceLandmarkerModel:
         )
 
     @contextmanager
-    def session(self, *, video: bool = True) -> Iterator[LandmarkerSession]:
+    def session(
+        self, *, video: bool = True, min_confidence: float | None = None
+    ) -> Iterator[LandmarkerSession]:
         """A landmarker graph for one recording, closed on exit.
 
         Args:
             video: VIDEO mode (MediaPipe tracks faces between frames; times must increase);
                 ``False`` for IMAGE mode, where every image is independent (photo collections).
+            min_confidence: override of the model's detection thresholds.
         """
+        confidence = self.min_confidence if min_confidence is None else min_confidence
         from mediapipe.tasks.python import BaseOptions, vision
 
         mode = vision.RunningMode.VIDEO if video else vision.RunningMode.IMAGE
@@ -237,9 +244,9 @@ class FaceLandmarkerModel:
             base_options=BaseOptions(model_asset_buffer=self._bundle),
             running_mode=mode,
             num_faces=self.max_faces,
-            min_face_detection_confidence=self.min_confidence,
-            min_face_presence_confidence=self.min_confidence,
-            min_tracking_confidence=self.min_confidence,
+            min_face_detection_confidence=confidence,
+            min_face_presence_confidence=confidence,
+            min_tracking_confidence=confidence,
             output_face_blendshapes=True,
             output_facial_transformation_matrixes=True,
         )
@@ -271,34 +278,84 @@ class LandmarkerSession:
         image: npt.NDArray[np.uint8],
         time: float,
         display_size: tuple[int, int] | None = None,
+        *,
+        crop_size: int | None = None,
     ) -> list[RawFace]:
-        """Faces in one RGB frame at ``time`` seconds (times must increase).
+        """Faces in one RGB frame at ``time`` seconds (times must increase in VIDEO mode).
 
         Args:
             image: ``(h, w, 3)`` uint8 RGB.
             time: the frame's presentation time.
             display_size: ``(width, height)`` that boxes are reported in; default: the image size.
+            crop_size: also cut an aligned grey face crop of this side (for the classifier).
         """
+        return self._run(image, image, time, display_size, crop_size, scale=1.0, pad=0)
+
+    def detect_still(
+        self,
+        image: npt.NDArray[np.uint8],
+        display_size: tuple[int, int] | None = None,
+        *,
+        crop_size: int | None = None,
+    ) -> list[RawFace]:
+        """Faces in a still picture, trying harder than for video frames (IMAGE mode).
+
+        Small pictures (a 48x48 face crop, a thumbnail) are upscaled before landmarking, and
+        when no face is found the picture is tried again with other sizes and borders
+        (:data:`STILL_ATTEMPTS`): the short-range detector wants a whole face that fills part of
+        its view, not all of it.
+        """
+        h, w = image.shape[:2]
+        longest = max(h, w)
+        attempts = SMALL_STILL_ATTEMPTS
+        if longest >= SMALL_STILL:
+            attempts = ((longest, 0.0), (longest, 0.3))
+        for side, pad_fraction in attempts:
+            scale = side / longest
+            variant = _resize(image, scale) if scale != 1.0 else image
+            pad = int(round(pad_fraction * side))
+            if pad:
+                variant = np.pad(variant, ((pad, pad), (pad, pad), (0, 0)))
+            faces = self._run(variant, image, 0.0, display_size, crop_size, scale=scale, pad=pad)
+            if faces:
+                return faces
+        return []
+
+    def _run(
+        self,
+        variant: npt.NDArray[np.uint8],
+        image: npt.NDArray[np.uint8],
+        time: float,
+        display_size: tuple[int, int] | None,
+        crop_size: int | None,
+        *,
+        scale: float,
+        pad: int,
+    ) -> list[RawFace]:
+        """Landmark ``variant`` (``image`` scaled by ``scale`` and padded by ``pad`` pixels) and
+        report faces in ``image``'s terms."""
         import mediapipe as mp
 
-        ms = max(int(round(time * 1000)), self._last_ms + 1)
-        self._last_ms = ms
-        h, w = image.shape[:2]
-        dw, dh = display_size or (w, h)
-        frame = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(image))
+        frame = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(variant))
         if self._video:
+            ms = max(int(round(time * 1000)), self._last_ms + 1)
+            self._last_ms = ms
             result = self._landmarker.detect_for_video(frame, ms)
         else:
             result = self._landmarker.detect(frame)
+        vh, vw = variant.shape[:2]
+        h, w = image.shape[:2]
+        dw, dh = display_size or (w, h)
         faces = []
         for i, landmarks in enumerate(result.face_landmarks):
-            norm = np.array([(p.x, p.y) for p in landmarks], dtype=np.float64)
+            variant_px = np.array([(p.x * vw, p.y * vh) for p in landmarks], dtype=np.float64)
             shapes = np.array([c.score for c in result.face_blendshapes[i]], dtype=np.float64)
             if shapes.shape[0] != len(BLENDSHAPES):
                 raise ModelError(
                     f"the face landmarker returned {shapes.shape[0]} blendshapes, expected "
                     f"{len(BLENDSHAPES)}; use MediaPipe's face_landmarker.task with blendshapes"
                 )
+            norm = (variant_px - pad) / scale / np.array([w, h])
             lo = np.clip(norm.min(axis=0), 0.0, 1.0)
             hi = np.clip(norm.max(axis=0), 0.0, 1.0)
             box = (lo[0] * dw, lo[1] * dh, (hi[0] - lo[0]) * dw, (hi[1] - lo[1]) * dh)
@@ -311,6 +368,26 @@ class LandmarkerSession:
                     geometry=landmark_geometry(norm * np.array([dw, dh])),
                     pose=head_pose(np.asarray(result.facial_transformation_matrixes[i])),
                     sharpness=_face_sharpness(image, pixel_box),
+                    crop=aligned_crop(variant, variant_px, crop_size) if crop_size else None,
                 )
             )
         return faces
+
+
+SMALL_STILL = 256
+"""Pictures whose longer side is under this many pixels are upscaled before landmarking."""
+SMALL_STILL_ATTEMPTS: tuple[tuple[int, float], ...] = ((160, 0.3), (192, 0.5), (128, 0.25))
+"""Attempts for small pictures: (longer side to scale to, black border as a fraction of it).
+Measured on 600 FER2013 validation faces at confidence 0.3: the first finds 94.3 % of the faces,
+the three together 97.2 % (at MediaPipe's default confidence 0.5: 91.0 % and 94.2 %)."""
+STILL_MIN_CONFIDENCE = 0.3
+"""Detection threshold for still pictures, where no tracking can confirm a face."""
+
+
+def _resize(image: npt.NDArray[np.uint8], scale: float) -> npt.NDArray[np.uint8]:
+    import cv2
+
+    h, w = image.shape[:2]
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    method = cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA
+    return np.asarray(cv2.resize(image, size, interpolation=method), dtype=np.uint8)
