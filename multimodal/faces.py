@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from multimodal.timeline import FloatArray, FrameSeries
-from multimodal.vocab import AU_CODES, EMOTIONS
+from multimodal.vocab import AU_CODES, BASIC_EMOTIONS, EMOTIONS
 
 GEOMETRY_COLUMNS: tuple[str, ...] = ("x", "y", "w", "h", "quality", "yaw", "pitch", "roll")
 """Box (display pixels), quality in ``[0, 1]``, head pose in degrees."""
@@ -17,8 +17,21 @@ GEOMETRY_COLUMNS: tuple[str, ...] = ("x", "y", "w", "h", "quality", "yaw", "pitc
 PRESENCE_COLUMNS: tuple[str, ...] = tuple(f"{au}_present" for au in AU_CODES)
 """1.0 where the AU is present (intensity at least 1), else 0.0."""
 
-FACE_COLUMNS: tuple[str, ...] = GEOMETRY_COLUMNS + AU_CODES + PRESENCE_COLUMNS + EMOTIONS
-"""Columns of a :class:`FaceTrack` series: geometry, AU intensities 0-5, presence, emotions."""
+CLASSIFIER_LABELS: tuple[str, ...] = BASIC_EMOTIONS
+"""Labels of the facial expression classifier (no contempt)."""
+
+AU_EMOTION_COLUMNS: tuple[str, ...] = tuple(f"au_{e}" for e in EMOTIONS)
+"""Emotion probabilities from the AU prototypes alone."""
+
+CLASSIFIER_COLUMNS: tuple[str, ...] = tuple(f"cls_{e}" for e in CLASSIFIER_LABELS)
+"""Emotion probabilities from the expression classifier alone (NaN when it did not run)."""
+
+FACE_COLUMNS: tuple[str, ...] = (
+    GEOMETRY_COLUMNS + AU_CODES + PRESENCE_COLUMNS + EMOTIONS + ("valence", "arousal")
+    + AU_EMOTION_COLUMNS + CLASSIFIER_COLUMNS
+)  # fmt: skip
+"""Columns of a :class:`FaceTrack` series: geometry, AU intensities 0-5, presence, fused
+emotions (sum 1), valence and arousal in [-1, 1], then each source's own probabilities."""
 
 
 @dataclass(frozen=True)

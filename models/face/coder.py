@@ -11,11 +11,14 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import ExitStack
-from dataclasses import asdict, dataclass
+from contextlib import AbstractContextManager, ExitStack
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
+import numpy.typing as npt
 
+from models.face.emotions import au_share, combine, valence_arousal
+from models.face.expression import CROP_SIZE, LABELS, ExpressionClassifier
 from models.face.facs import (
     AUCalibration,
     au_evidence,
@@ -25,7 +28,13 @@ from models.face.facs import (
     track_baseline,
     unilateral,
 )
-from models.face.landmarker import GEOMETRY, FaceLandmarkerModel, RawFace
+from models.face.landmarker import (
+    GEOMETRY,
+    STILL_MIN_CONFIDENCE,
+    FaceLandmarkerModel,
+    LandmarkerSession,
+    RawFace,
+)
 from models.face.tracking import BoxTracker
 from multimodal.faces import FACE_COLUMNS, FaceCoding, FaceTrack
 from multimodal.media import VideoFrame
@@ -61,24 +70,54 @@ class FaceCodingConfig:
     workers: int = 2
 
 
+_Found = tuple[RawFace, npt.NDArray[np.float64] | None]
+"""A face found in a frame, with the classifier's probabilities when it ran."""
+
+
 @dataclass
 class _Observation:
     frame: int
     face: RawFace
+    expression: npt.NDArray[np.float64] | None
 
 
 class FaceCoder:
-    """Codes the faces of recordings with one landmarker model and one AU calibration."""
+    """Codes the faces of recordings with one landmarker, one AU calibration and optionally the
+    expression classifier (without it, emotions come from the AU prototypes alone)."""
 
     def __init__(
         self,
         landmarker: FaceLandmarkerModel,
         calibration: AUCalibration | None = None,
         config: FaceCodingConfig | None = None,
+        expression: ExpressionClassifier | None = None,
     ) -> None:
         self.landmarker = landmarker
         self.calibration = calibration or AUCalibration.packaged()
         self.config = config or FaceCodingConfig()
+        self.expression = expression
+
+    def still_session(self) -> AbstractContextManager[LandmarkerSession]:
+        """A landmarker session for still pictures (IMAGE mode, lower detection threshold)."""
+        return self.landmarker.session(video=False, min_confidence=STILL_MIN_CONFIDENCE)
+
+    def _analyse(
+        self,
+        session: LandmarkerSession,
+        frame: VideoFrame,
+        display_size: tuple[int, int],
+        still: bool,
+    ) -> list[_Found]:
+        """Faces of one frame with their classifier probabilities (crops are not kept)."""
+        crop = CROP_SIZE if self.expression is not None else None
+        if still:
+            faces = session.detect_still(frame.image, display_size, crop_size=crop)
+        else:
+            faces = session.detect(frame.image, frame.time, display_size, crop_size=crop)
+        if self.expression is None or not faces:
+            return [(f, None) for f in faces]
+        probs = self.expression.predict(np.stack([f.crop for f in faces if f.crop is not None]))
+        return [(replace(f, crop=None), p) for f, p in zip(faces, probs, strict=True)]
 
     def code(
         self,
@@ -87,6 +126,8 @@ class FaceCoder:
         *,
         step: float | None = None,
         total_frames: int | None = None,
+        still: bool = False,
+        session: LandmarkerSession | None = None,
         hook: ProgressHook | None = None,
     ) -> FaceCoding:
         """Code every face in ``frames``.
@@ -97,26 +138,33 @@ class FaceCoder:
             step: the analysis interval in seconds (for the blink rule); default: median frame
                 interval.
             total_frames: expected number of frames, for progress only.
+            still: the frames are a still picture: landmark it in IMAGE mode, trying harder
+                (upscaling small pictures, a lower detection threshold).
+            session: a landmarker session to use instead of opening one, e.g. one
+                :meth:`still_session` for a whole collection of pictures.
             hook: progress callback, called once per frame.
         """
         tracker = BoxTracker(max_gap=self.config.track_max_gap)
         times: list[float] = []
         by_track: dict[int, list[_Observation]] = {}
 
-        def record(time: float, faces: list[RawFace]) -> None:
-            ids = tracker.update(time, [f.box for f in faces])
-            for face_id, face in zip(ids, faces, strict=True):
-                by_track.setdefault(face_id, []).append(_Observation(len(times), face))
+        def record(time: float, found: list[_Found]) -> None:
+            ids = tracker.update(time, [f.box for f, _ in found])
+            for face_id, (face, probs) in zip(ids, found, strict=True):
+                by_track.setdefault(face_id, []).append(_Observation(len(times), face, probs))
             times.append(time)
             if hook is not None:
                 hook("face", completed=len(times), total=total_frames)
 
-        workers = max(1, self.config.workers)
+        workers = 1 if still or session is not None else max(1, self.config.workers)
         with ExitStack() as stack:
-            sessions = [stack.enter_context(self.landmarker.session()) for _ in range(workers)]
+            sessions = [session] if session is not None else [
+                stack.enter_context(self.still_session() if still else self.landmarker.session())
+                for _ in range(workers)
+            ]  # fmt: skip
             if workers == 1:
                 for frame in frames:
-                    record(frame.time, sessions[0].detect(frame.image, frame.time, display_size))
+                    record(frame.time, self._analyse(sessions[0], frame, display_size, still))
             else:
                 # Frame i goes to landmarker i % workers (each keeps its own VIDEO-mode state and
                 # sees increasing times); results are taken back in frame order, with at most
@@ -125,14 +173,11 @@ class FaceCoder:
                     stack.enter_context(ThreadPoolExecutor(1, thread_name_prefix="landmarker"))
                     for _ in range(workers)
                 ]
-                pending: deque[tuple[float, Future[list[RawFace]]]] = deque()
+                pending: deque[tuple[float, Future[list[_Found]]]] = deque()
                 for frame in frames:
                     k = frame.index % workers
-                    pending.append(
-                        (frame.time, pools[k].submit(
-                            sessions[k].detect, frame.image, frame.time, display_size
-                        ))
-                    )  # fmt: skip
+                    job = pools[k].submit(self._analyse, sessions[k], frame, display_size, False)
+                    pending.append((frame.time, job))
                     while len(pending) > 2 * workers:
                         time, future = pending.popleft()
                         record(time, future.result())
@@ -152,11 +197,14 @@ class FaceCoder:
             "sha256": self.calibration.sha256,
             "origin": self.calibration.source,
         }
+        models = [self.landmarker.info, calibration_info]
+        if self.expression is not None:
+            models.append(self.expression.info)
         return FaceCoding(
             frame_times=frame_times,
             tracks=tracks,
             frame_size=display_size,
-            models=(self.landmarker.info, calibration_info),
+            models=tuple(models),
             config=asdict(self.config),
         )
 
@@ -169,7 +217,8 @@ class FaceCoder:
         pose = np.array([o.face.pose for o in observations])
         boxes = np.array([o.face.box for o in observations])
         sharp = np.array([o.face.sharpness for o in observations])
-        q = quality(geometry[:, _IOD], pose[:, 0], pose[:, 1], sharp)
+        visible = np.array([o.face.in_frame for o in observations])
+        q = quality(geometry[:, _IOD], pose[:, 0], pose[:, 1], sharp, visible)
 
         evidence = au_evidence(shapes, geometry)
         times = frame_times[rows]
@@ -191,15 +240,25 @@ class FaceCoder:
             j = _AU[au]
             present[:, j] &= keep
             intensity[:, j] = np.where(keep, intensity[:, j], 0.0)
-        emotions = emotion_probabilities(intensity, unilateral(shapes, self.calibration))
+        from_aus = emotion_probabilities(intensity, unilateral(shapes, self.calibration))
+        probs = [o.expression for o in observations if o.expression is not None]
+        from_classifier = np.stack(probs) if len(probs) == len(observations) else None
+        emotions = combine(from_classifier, from_aus, q, LABELS, au_share(geometry[:, _IOD]))
+        valence, arousal = valence_arousal(emotions, intensity)
+        if from_classifier is None:
+            from_classifier = np.full((len(rows), len(LABELS)), np.nan)
 
         # The series spans the track's first to last frame (not the whole recording), so that
         # many short tracks in a long recording cost memory in proportion to their own length.
         first, last = int(rows[0]), int(rows[-1]) + 1
         values = np.full((last - first, len(FACE_COLUMNS)), np.nan)
         values[rows - first] = np.concatenate(
-            [boxes, q[:, None], pose, intensity, present.astype(np.float64), emotions], axis=1
-        )
+            [
+                boxes, q[:, None], pose, intensity, present.astype(np.float64), emotions,
+                valence[:, None], arousal[:, None], from_aus, from_classifier,
+            ],
+            axis=1,
+        )  # fmt: skip
         mask = np.zeros(last - first, dtype=bool)
         mask[rows - first] = True
         series = FrameSeries(frame_times[first:last].copy(), values, mask, FACE_COLUMNS)

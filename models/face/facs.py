@@ -261,17 +261,23 @@ def emotion_probabilities(intensity: FloatArray, one_sided: FloatArray) -> Float
 
 
 def quality(
-    iod_px: FloatArray, yaw: FloatArray, pitch: FloatArray, sharpness: FloatArray
+    iod_px: FloatArray,
+    yaw: FloatArray,
+    pitch: FloatArray,
+    sharpness: FloatArray,
+    in_frame: FloatArray | float = 1.0,
 ) -> FloatArray:
-    """Detection quality in ``[0, 1]``: face size x frontal pose x sharpness.
+    """Detection quality in ``[0, 1]``: face size x frontal pose x sharpness x visibility.
 
     * size: 0 at an inter-ocular distance of 8 px, 1 from 28 px (a face about 70 px wide);
     * pose: 1 up to 25 degrees of yaw or pitch, 0 at 60 degrees;
-    * sharpness: 0 for a Laplacian variance (64x64 face crop) of 10 or less, 1 from 100.
+    * sharpness: 0 for a Laplacian variance (64x64 face crop) of 10 or less, 1 from 100;
+    * visibility: 1 when at least 95 % of the face's extent is inside the picture, 0 at 60 %.
     """
     size_q = np.clip((np.nan_to_num(iod_px) - 8.0) / 20.0, 0.0, 1.0)
     turn = np.maximum(np.abs(yaw), np.abs(pitch))
     pose_q = np.clip((60.0 - turn) / 35.0, 0.0, 1.0)
     sharp_q = np.clip(np.log10(np.maximum(sharpness, 1e-3)) - 1.0, 0.0, 1.0)
-    q: FloatArray = size_q * pose_q * sharp_q
+    visible_q = np.clip((np.asarray(in_frame, dtype=np.float64) - 0.6) / 0.35, 0.0, 1.0)
+    q: FloatArray = size_q * pose_q * sharp_q * visible_q
     return q

@@ -87,6 +87,7 @@ class RawFace:
         geometry: shape ``(6,)``, landmark measurements, order :data:`GEOMETRY`.
         pose: ``(yaw, pitch, roll)`` in degrees (conventions in the module docstring).
         sharpness: variance of the Laplacian of the face crop (grey levels squared), a blur cue.
+        in_frame: share of the face's extent inside the picture (1 = whole face visible).
         crop: aligned grey face crop (see :mod:`models.face.align`) when asked for, else None.
     """
 
@@ -95,6 +96,7 @@ class RawFace:
     geometry: npt.NDArray[np.float64]
     pose: tuple[float, float, float]
     sharpness: float
+    in_frame: float = 1.0
     crop: npt.NDArray[np.uint8] | None = None
 
 
@@ -356,8 +358,11 @@ class LandmarkerSession:
                     f"{len(BLENDSHAPES)}; use MediaPipe's face_landmarker.task with blendshapes"
                 )
             norm = (variant_px - pad) / scale / np.array([w, h])
-            lo = np.clip(norm.min(axis=0), 0.0, 1.0)
-            hi = np.clip(norm.max(axis=0), 0.0, 1.0)
+            full_lo, full_hi = norm.min(axis=0), norm.max(axis=0)
+            lo = np.clip(full_lo, 0.0, 1.0)
+            hi = np.clip(full_hi, 0.0, 1.0)
+            full_area = float(np.prod(np.maximum(full_hi - full_lo, 1e-9)))
+            in_frame = float(np.prod(hi - lo)) / full_area
             box = (lo[0] * dw, lo[1] * dh, (hi[0] - lo[0]) * dw, (hi[1] - lo[1]) * dh)
             pixel_box = (int(lo[0] * w), int(lo[1] * h), int(np.ceil(hi[0] * w)),
                          int(np.ceil(hi[1] * h)))  # fmt: skip
@@ -368,6 +373,7 @@ class LandmarkerSession:
                     geometry=landmark_geometry(norm * np.array([dw, dh])),
                     pose=head_pose(np.asarray(result.facial_transformation_matrixes[i])),
                     sharpness=_face_sharpness(image, pixel_box),
+                    in_frame=min(1.0, in_frame),
                     crop=aligned_crop(variant, variant_px, crop_size) if crop_size else None,
                 )
             )
