@@ -36,5 +36,10 @@ EMOTIONS: tuple[str, ...] = (
 )  # fmt: skip
 """Emotion labels reported by Affectline, in output order."""
 
+BASIC_EMOTIONS: tuple[str, ...] = (
+    "anger", "disgust", "fear", "joy", "neutral", "sadness", "surprise",
+)  # fmt: skip
+"""The seven labels the trained face, voice and text classifiers share (no contempt)."""
+
 FACS_MAX_INTENSITY = 5.0
 """Top of the FACS intensity scale: 0 absent, 1-5 = A (trace) to E (maximum)."""
