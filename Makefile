@@ -7,14 +7,15 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 OUT ?= affectline-out
 SHARED_CLIP := ../shared/data/media/grid_s2_swwp2s.mpg
-SYSTEM_PACKAGES := ffmpeg libgl1 libglib2.0-0
+TORCH_VERSION ?= 2.13.0
+SYSTEM_PACKAGES := ffmpeg libgl1 libglib2.0-0 espeak-ng
 
 .PHONY: setup system-deps run test lint typecheck bench clean
 
 setup: system-deps $(VENV)/.installed
 
 # ffmpeg from Debian (imageio-ffmpeg's static ffmpeg is the fallback when this step cannot run);
-# libGL and GLib for the OpenCV that MediaPipe loads.
+# libGL and GLib for the OpenCV that MediaPipe loads; espeak-ng makes speech for the tests.
 system-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ] && command -v apt-get >/dev/null 2>&1; then \
@@ -26,7 +27,9 @@ system-deps:
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[dev]"
+	# The CPU build of torch, pinned: an unpinned torch pulls several GB of CUDA packages.
+	$(BIN)/python -m pip install -q torch==$(TORCH_VERSION)
+	$(BIN)/python -m pip install -q -e ".[dev,train]"
 	touch $@
 
 # INPUT defaults to the GRID clip beside the project, else a portrait that matplotlib ships.

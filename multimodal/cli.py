@@ -16,7 +16,7 @@ from multimodal.settings import Settings, load_settings
 
 app = typer.Typer(
     name="affectline",
-    help="Multimodal emotion analysis: FACS action units and emotions from faces in recordings.",
+    help="Multimodal emotion analysis: faces (FACS action units) and voice in recordings.",
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -51,8 +51,13 @@ def analyze(
         typer.Option("--fps", help="Frames analysed per second (default 5; 0 = every frame)."),
     ] = None,
     modalities: Annotated[
-        str, typer.Option("--modalities", help="Comma-separated modalities to run.")
-    ] = "face",
+        str | None,
+        typer.Option(
+            "--modalities",
+            help="Comma-separated: face, voice, text (default: every one the input has "
+            "streams for).",
+        ),
+    ] = None,
     output_dir: Annotated[
         Path, typer.Option("--output-dir", "-o", help="Where results are written.")
     ] = Path("affectline-out"),
@@ -66,21 +71,34 @@ def analyze(
     max_faces: Annotated[
         int | None, typer.Option("--max-faces", help="Most faces coded per frame (default 5).")
     ] = None,
+    transcript: Annotated[
+        Path | None,
+        typer.Option(
+            "--transcript",
+            help="SRT, WebVTT or plain-text transcript to use instead of speech recognition "
+            "(one input only).",
+        ),
+    ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
 ) -> None:
-    """Code the faces in each input; write result.json and faces.csv per input."""
+    """Analyse each input; write result.json, faces.csv, voice.csv and transcript.csv."""
     _quiet_native_logs()
     from multimodal.inputs import expand_inputs, output_names
     from multimodal.pipeline import Analyzer, parse_modalities
 
     settings = _settings(analysis_fps=fps, face_baseline=baseline, max_faces=max_faces)
     try:
-        chosen = parse_modalities(modalities)
+        chosen = None if modalities is None else parse_modalities(modalities)
     except AffectlineError as e:
         raise _fail(str(e)) from None
     items = expand_inputs(paths)
     if not items:
         raise _fail("no files found in the given folders; give media files or folders with some")
+    if transcript is not None:
+        if len(items) != 1:
+            raise _fail("--transcript belongs to one recording; give exactly one input with it")
+        if not transcript.is_file():
+            raise _fail(f"{transcript}: no such transcript file; check the path")
     try:
         analyzer = Analyzer(settings, chosen)
     except AffectlineError as e:
@@ -92,7 +110,7 @@ def analyze(
         started = time.monotonic()
         entry: dict[str, Any] = {"source": item.source, "path": str(item.path)}
         try:
-            result = _analyze_one(analyzer, item.path, item.source)
+            result = _analyze_one(analyzer, item.path, item.source, transcript)
             from multimodal.results import write_result
 
             written = write_result(result, output_dir / name)
@@ -123,8 +141,11 @@ def analyze(
                 status="ok",
                 output={k: str(v) for k, v in written.items()},
                 warnings=list(result.warnings),
+                modalities=list(result.modalities),
                 frames=len(faces.frame_times) if faces else 0,
                 faces=len(faces.tracks) if faces else 0,
+                speech_segments=len(result.voice.segments) if result.voice else 0,
+                utterances=len(result.text.utterances) if result.text else 0,
                 seconds=round(time.monotonic() - started, 2),
             )
         summary.append(entry)
@@ -140,8 +161,15 @@ def analyze(
             raise _fail(f"cannot write {output_dir / 'summary.json'} ({e})", 1) from None
         for done in summary:
             if done["status"] == "ok":
+                parts = []
+                if "face" in done["modalities"]:
+                    parts.append(f"{done['frames']} frames, {done['faces']} face(s)")
+                if "voice" in done["modalities"]:
+                    parts.append(f"{done['speech_segments']} speech segment(s)")
+                if "text" in done["modalities"]:
+                    parts.append(f"{done['utterances']} utterance(s)")
                 typer.echo(
-                    f"ok      {done['source']}: {done['frames']} frames, {done['faces']} face(s) "
+                    f"ok      {done['source']}: {'; '.join(parts)} "
                     f"-> {Path(done['output']['json']).parent}"
                 )
             else:
@@ -152,7 +180,7 @@ def analyze(
         raise typer.Exit(1)
 
 
-def _analyze_one(analyzer: Any, path: Path, source: str) -> Any:
+def _analyze_one(analyzer: Any, path: Path, source: str, transcript: Path | None) -> Any:
     from tqdm import tqdm
 
     bar: tqdm[Any] | None = None
@@ -168,7 +196,7 @@ def _analyze_one(analyzer: Any, path: Path, source: str) -> Any:
         bar.refresh()
 
     try:
-        return analyzer.analyze(path, source, hook=hook)
+        return analyzer.analyze(path, source, hook=hook, transcript=transcript)
     finally:
         if bar is not None:
             bar.close()
@@ -220,6 +248,57 @@ def probe(
         typer.echo("audio:      none")
     else:
         typer.echo(f"audio:      {a['codec']} {a['sample_rate']} Hz, {a['channels']} channel(s)")
+
+
+@app.command()
+def text(
+    file: Annotated[
+        str,
+        typer.Argument(help="A UTF-8 text file, one utterance per line; - reads standard input."),
+    ],  # fmt: skip
+    batch: Annotated[int, typer.Option("--batch", help="Lines scored at a time.")] = 256,
+) -> None:
+    """Score the emotion of each line of text; CSV on standard output, one row per line."""
+    import csv
+
+    from models.text.emotion import TextEmotionModel
+    from multimodal.results import TEXT_CSV_COLUMNS, text_rows
+
+    settings = _settings()
+    if file == "-":
+        stream = sys.stdin
+    else:
+        path = Path(file)
+        if not path.is_file():
+            raise _fail(f"{file}: no such file; give a text file or - for standard input")
+        stream = path.open(encoding="utf-8", errors="replace")
+    try:
+        model = TextEmotionModel(settings.text_model_path, threads=settings.whisper_threads)
+    except AffectlineError as e:
+        raise _fail(str(e)) from None
+    writer = csv.writer(sys.stdout)
+    writer.writerow(TEXT_CSV_COLUMNS)
+    lines: list[str] = []
+
+    def flush() -> None:
+        filled = [i for i, t in enumerate(lines) if t.strip()]
+        basic: list[Any] = [None] * len(lines)
+        valence: list[Any] = [None] * len(lines)
+        if filled:
+            _, b, v = model.predict([lines[i] for i in filled])
+            for k, i in enumerate(filled):
+                basic[i], valence[i] = b[k], v[k]
+        writer.writerows(text_rows(lines, basic, valence))
+        sys.stdout.flush()
+        lines.clear()
+
+    with stream:
+        for raw in stream:
+            lines.append(raw.rstrip("\r\n"))
+            if len(lines) >= batch:
+                flush()
+        if lines:
+            flush()
 
 
 def _num(value: float | None, unit: str) -> str:

@@ -11,16 +11,28 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from models.asr import AsrConfig, Transcriber
 from models.face.coder import FaceCoder, FaceCodingConfig
+from models.face.expression import ExpressionClassifier
 from models.face.landmarker import FaceLandmarkerModel
-from multimodal.errors import MissingStreamError, SettingsError
+from models.text.analyzer import TextAnalyzer
+from models.text.emotion import TextEmotionModel
+from models.voice.analyzer import VoiceAnalyzer, default_voice_analyzer, speech_windows
+from models.whisper import Whisper, resolve_whisper
+from multimodal.errors import InputError, MissingStreamError, SettingsError
 from multimodal.faces import FaceCoding
-from multimodal.media import MediaInfo, open_frames, probe
+from multimodal.media import MediaInfo, iter_audio, open_frames, probe
 from multimodal.settings import Settings
+from multimodal.text import TextAnalysis
+from multimodal.timeline import FrameSeries, Span
+from multimodal.transcripts import Utterance, read_transcript
+from multimodal.voice import VoiceAnalysis
 
 ProgressHook = Callable[..., None]
 
-MODALITIES: tuple[str, ...] = ("face",)
+MODALITIES: tuple[str, ...] = ("face", "voice", "text")
 """Modalities this version can analyse."""
 
 
@@ -33,6 +45,8 @@ class AnalysisResult:
         media: what probing found.
         modalities: the modalities that were run.
         faces: facial coding, when ``face`` was run.
+        voice: voice analysis, when ``voice`` was run.
+        text: transcript and text emotion, when ``text`` was run.
         warnings: problems that did not stop the analysis (a truncated file...).
         options: the analysis options in force (fps, baseline...).
     """
@@ -41,6 +55,8 @@ class AnalysisResult:
     media: MediaInfo
     modalities: tuple[str, ...]
     faces: FaceCoding | None
+    voice: VoiceAnalysis | None
+    text: TextAnalysis | None
     warnings: tuple[str, ...]
     options: dict[str, Any]
 
@@ -69,23 +85,57 @@ class Analyzer:
 
     Args:
         settings: settings in force.
-        modalities: what to analyse.
+        modalities: what to analyse; ``None``: every modality the input has streams for
+            (faces in video and pictures, voice in sound). Named modalities are required: faces
+            asked of an audio file are an error; voice asked of a silent video is an empty result
+            with a warning.
         face_coder: a ready face coder (tests inject one); default: built from settings.
+        voice_analyzer: a ready voice analyzer; default: built from settings.
+        text_analyzer: a ready text analyzer; default: built from settings.
     """
 
     def __init__(
         self,
         settings: Settings,
-        modalities: Sequence[str] = MODALITIES,
+        modalities: Sequence[str] | None = None,
         *,
         face_coder: FaceCoder | None = None,
+        voice_analyzer: VoiceAnalyzer | None = None,
+        text_analyzer: TextAnalyzer | None = None,
     ) -> None:
         self.settings = settings
-        self.modalities = parse_modalities(list(modalities))
+        self.explicit = modalities is not None
+        self.modalities = parse_modalities(None if modalities is None else list(modalities))
         self.face_coder = face_coder
+        self.voice_analyzer = voice_analyzer
+        self.text_analyzer = text_analyzer
+        speech = "voice" in self.modalities or "text" in self.modalities
+        need_text = "text" in self.modalities and self.text_analyzer is None
+        if (speech and self.voice_analyzer is None) or need_text:
+            whisper = Whisper(
+                resolve_whisper(
+                    settings.whisper_model, settings.model_dir, settings.allow_downloads
+                ),
+                threads=settings.whisper_threads,
+            )
+        if speech and self.voice_analyzer is None:
+            self.voice_analyzer = default_voice_analyzer(whisper, settings.voice_model_path)
+        if need_text:
+            self.text_analyzer = TextAnalyzer(
+                TextEmotionModel(settings.text_model_path, threads=settings.whisper_threads),
+                (
+                    Transcriber(whisper, AsrConfig(settings.asr_language, settings.asr_beam_size))
+                    if settings.asr
+                    else None
+                ),
+            )
         if "face" in self.modalities and self.face_coder is None:
+            expression = None
+            if settings.face_expression:
+                expression = ExpressionClassifier.from_settings(settings.expression_model_path)
             self.face_coder = FaceCoder(
                 FaceLandmarkerModel.from_settings(settings),
+                expression=expression,
                 config=FaceCodingConfig(
                     baseline=settings.face_baseline,
                     baseline_min_seconds=settings.baseline_min_seconds,
@@ -100,12 +150,32 @@ class Analyzer:
             "max_side": self.settings.max_side,
             "max_faces": self.settings.max_faces,
             "face": dict(coder.config.__dict__) if coder is not None else None,
+            "voice": (
+                {"vad": dict(self.voice_analyzer.config.vad.__dict__)}
+                if self.voice_analyzer is not None
+                else None
+            ),
+            "text": (
+                {"asr": self.text_analyzer.transcriber is not None}
+                if self.text_analyzer is not None
+                else None
+            ),
         }
 
     def analyze(
-        self, path: Path, source: str | None = None, hook: ProgressHook | None = None
+        self,
+        path: Path,
+        source: str | None = None,
+        hook: ProgressHook | None = None,
+        transcript: Path | None = None,
     ) -> AnalysisResult:
         """Analyse one file.
+
+        Args:
+            path: the media file.
+            source: its name in results (default: the path).
+            hook: progress callback.
+            transcript: an SRT, WebVTT or plain-text transcript to use instead of ASR.
 
         Raises:
             InputError: the file is missing, empty, not media, unsafe, corrupt, or lacks the
@@ -113,22 +183,85 @@ class Analyzer:
         """
         info = probe(path, self.settings)
         warnings: list[str] = []
+        run = [m for m in self.modalities if self.explicit or _has_stream(info, m)]
+        if not run:
+            raise MissingStreamError(f"{path}: has neither video nor audio to analyse")
+        supplied = read_transcript(transcript) if transcript is not None else None
         faces = None
-        if "face" in self.modalities:
+        if "face" in run:
             if info.video is None:
                 raise MissingStreamError(
                     f"{path}: has no video or image, so there are no faces to code; "
-                    "give a video or image file"
+                    "give a video or image file, or use --modalities voice for sound"
                 )
             faces = self._code_faces(path, info, warnings, hook)
+        voice, text = self._analyse_speech(path, info, run, supplied, warnings, hook)
         return AnalysisResult(
             source=source if source is not None else str(path),
             media=info,
-            modalities=self.modalities,
+            modalities=tuple(run),
             faces=faces,
+            voice=voice,
+            text=text,
             warnings=tuple(warnings),
             options=self.options(),
         )
+
+    def _analyse_speech(
+        self,
+        path: Path,
+        info: MediaInfo,
+        run: list[str],
+        supplied: tuple[str, list[Utterance] | str] | None,
+        warnings: list[str],
+        hook: ProgressHook | None,
+    ) -> tuple[VoiceAnalysis | None, TextAnalysis | None]:
+        """Voice and text share one pass of speech detection and one of speech windows."""
+        want_voice, want_text = "voice" in run, "text" in run
+        if not (want_voice or want_text):
+            return None, None
+        analyzer = self.voice_analyzer
+        assert analyzer is not None
+        text_analyzer = self.text_analyzer
+        if info.audio is None:
+            warnings.append(f"{path}: has no audio stream; there is no speech to analyse")
+            voice = VoiceAnalysis((), _empty_vad(), 0.0, ()) if want_voice else None
+            text = None
+            if want_text and text_analyzer is not None:
+                if supplied is not None and supplied[0] != "text":
+                    text = text_analyzer.build([], [], supplied)
+                else:
+                    text = text_analyzer.score([], "asr")
+            return voice, text
+        settings = self.settings
+        speech = analyzer.detect(iter_audio(path, settings))
+        transcriber = None
+        if want_text and text_analyzer is not None and text_analyzer.transcriber is not None:
+            if supplied is None or supplied[0] == "text":
+                base = text_analyzer.transcriber
+                transcriber = Transcriber(base.whisper, base.config)  # fresh language state
+        segments = []
+        heard: list[Utterance] = []
+        done = 0
+        for window in speech_windows(iter_audio(path, settings), speech.spans):
+            if want_voice:
+                segments.extend(analyzer.describe(window, speech))
+            if transcriber is not None:
+                heard.extend(transcriber.transcribe(window.audio, window.start))
+            done += len(window.segments)
+            if hook is not None:
+                hook("speech", completed=done, total=len(speech.spans))
+        voice = analyzer.result(speech, segments) if want_voice else None
+        text = None
+        if want_text and text_analyzer is not None:
+            spans = [Span(s, e) for s, e in speech.spans]
+            try:
+                scorer = TextAnalyzer(text_analyzer.model, transcriber)
+                text = scorer.build(heard, spans, supplied)
+            except InputError as e:
+                warnings.append(f"{path}: {e}")
+                text = text_analyzer.score([], supplied[0] if supplied else "asr")
+        return voice, text
 
     def _code_faces(
         self, path: Path, info: MediaInfo, warnings: list[str], hook: ProgressHook | None
@@ -150,6 +283,7 @@ class Analyzer:
                 (video.display_width, video.display_height),
                 step=_analysis_step(fps, video.real_fps or video.nominal_fps),
                 total_frames=total,
+                still=video.is_still,
                 hook=hook,
             )
         warnings.extend(stream.warnings)
@@ -162,3 +296,11 @@ def _analysis_step(fps: float, video_fps: float | None) -> float | None:
     if fps <= 0:
         return 1.0 / video_fps if video_fps else None
     return max(1.0 / fps, 1.0 / video_fps) if video_fps else 1.0 / fps
+
+
+def _has_stream(info: MediaInfo, modality: str) -> bool:
+    return info.video is not None if modality == "face" else info.audio is not None
+
+
+def _empty_vad() -> FrameSeries:
+    return FrameSeries(np.zeros(0), np.zeros((0, 1)), np.zeros(0, bool), ("speech_prob",))

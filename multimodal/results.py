@@ -18,15 +18,24 @@ from typing import Any
 
 import numpy as np
 
-from multimodal.faces import GEOMETRY_COLUMNS, FaceCoding, FaceTrack
+from multimodal.faces import (
+    CLASSIFIER_COLUMNS,
+    CLASSIFIER_LABELS,
+    GEOMETRY_COLUMNS,
+    FaceCoding,
+    FaceTrack,
+)
 from multimodal.pipeline import AnalysisResult
-from multimodal.vocab import AU_CODES, AU_NAMES, EMOTIONS
+from multimodal.text import GOEMOTIONS_LABELS, TextAnalysis
+from multimodal.vocab import AU_CODES, AU_NAMES, BASIC_EMOTIONS, EMOTIONS
+from multimodal.voice import PROSODY_COLUMNS, VoiceAnalysis
 
 SCHEMA_VERSION = "1.0"
 """Version of the JSON result layout; the major number changes when a field changes meaning."""
 
 DISCLAIMER = (
-    "Affectline reports indicators of expressed emotion measured from facial movement. They are "
+    "Affectline reports indicators of expressed emotion measured from facial movement, tone of "
+    "voice and the words spoken. They are "
     "supportive signals for research and UX work, not diagnoses of what a person feels, and "
     "they vary across individuals and cultures."
 )
@@ -40,7 +49,9 @@ _DECIMALS = {"time": 6, "x": 1, "y": 1, "w": 1, "h": 1, "quality": 3, "yaw": 2, 
              "roll": 2}  # fmt: skip
 
 
-def _r(value: float, decimals: int = 4) -> float | None:
+def _r(value: float | None, decimals: int = 4) -> float | None:
+    if value is None:
+        return None
     v = float(value)
     return round(v, decimals) if math.isfinite(v) else None
 
@@ -76,6 +87,8 @@ def _track_dict(track: FaceTrack) -> dict[str, Any]:
             "au_presence_rate": {au: _r(float(np.mean(p))) for au, p in presence.items()},
             "au_mean_intensity": {au: _r(float(np.mean(rows[:, col[au]]))) for au in AU_CODES},
             "emotion_mean": {e: _r(float(np.mean(rows[:, col[e]]))) for e in EMOTIONS},
+            "valence_mean": _r(float(np.mean(rows[:, col["valence"]]))),
+            "arousal_mean": _r(float(np.mean(rows[:, col["arousal"]]))),
         },
         "times": [_r(t, 6) for t in s.times[s.mask]],
         "box": [[_r(v, 1) for v in r[[col[c] for c in ("x", "y", "w", "h")]]] for r in rows],
@@ -84,6 +97,16 @@ def _track_dict(track: FaceTrack) -> dict[str, Any]:
         "au_intensity": intensity,
         "au_present": presence,
         "emotions": emotions,
+        "valence": column("valence"),
+        "arousal": column("arousal"),
+        "emotion_sources": {
+            "au_prototypes": {e: column(f"au_{e}") for e in EMOTIONS},
+            "classifier": (
+                {e: column(f"cls_{e}") for e in CLASSIFIER_LABELS}
+                if not np.isnan(rows[:, col[CLASSIFIER_COLUMNS[0]]]).any()
+                else None
+            ),
+        },
     }
 
 
@@ -98,11 +121,116 @@ def faces_dict(coding: FaceCoding) -> dict[str, Any]:
     }
 
 
+VOICE_CSV_COLUMNS: tuple[str, ...] = (
+    "source", "start", "end", "speech_prob", "pitch_mean", "pitch_range", "loudness", "rate",
+    "arousal", "valence",
+) + BASIC_EMOTIONS  # fmt: skip
+"""Columns of ``voice.csv``: one row per speech segment."""
+
+
+def voice_dict(voice: VoiceAnalysis) -> dict[str, Any]:
+    vad = voice.vad
+    step = float(vad.times[1] - vad.times[0]) if len(vad) > 1 else None
+    return {
+        "duration": _r(voice.duration, 3),
+        "speech_seconds": _r(voice.speech_seconds, 3),
+        "segments": [
+            {
+                "start": _r(seg.span.start, 3),
+                "end": _r(seg.span.end, 3),
+                "speech_prob": _r(seg.data["speech_prob"], 3),
+                "emotion": seg.label,
+                "emotions": {e: _r(seg.data[e]) for e in BASIC_EMOTIONS},
+                "arousal": _r(seg.data["arousal"]),
+                "valence": _r(seg.data["valence"]),
+                "prosody": {k: _r(seg.data[k]) for k in PROSODY_COLUMNS},
+            }
+            for seg in voice.segments
+        ],
+        "vad": {
+            "step": _r(step, 6) if step is not None else None,
+            "first_time": _r(float(vad.times[0]), 6) if len(vad) else None,
+            "speech_prob": [_r(v, 3) for v in vad.column("speech_prob")],
+        },
+    }
+
+
+def iter_voice_rows(result: AnalysisResult) -> Iterator[list[str]]:
+    """``voice.csv`` rows: one per speech segment, in time order."""
+    if result.voice is None:
+        return
+    for seg in result.voice.segments:
+        values = [seg.data[c] for c in VOICE_CSV_COLUMNS[3:]]
+        yield [result.source, f"{seg.span.start:.3f}", f"{seg.span.end:.3f}",
+               *(_fmt(v, 4) for v in values)]  # fmt: skip
+
+
+TRANSCRIPT_CSV_COLUMNS: tuple[str, ...] = (
+    "source", "start", "end", "text", "valence",
+) + BASIC_EMOTIONS  # fmt: skip
+"""Columns of ``transcript.csv``: one row per utterance."""
+
+TEXT_CSV_COLUMNS: tuple[str, ...] = ("text", "valence") + BASIC_EMOTIONS
+"""Columns of ``affectline text`` output: one row per input line."""
+
+
+def text_dict(text: TextAnalysis) -> dict[str, Any]:
+    return {
+        "source": text.source,
+        "language": text.language,
+        "utterances": [
+            {
+                "start": _r(u.span.start, 3),
+                "end": _r(u.span.end, 3),
+                "text": u.text,
+                "valence": _r(text.valence[i]),
+                "emotions": {e: _r(text.basic[i, j]) for j, e in enumerate(BASIC_EMOTIONS)},
+                "goemotions": {
+                    e: _r(text.goemotions[i, j]) for j, e in enumerate(GOEMOTIONS_LABELS)
+                },
+                "words": [
+                    {
+                        "start": _r(w.span.start, 3),
+                        "end": _r(w.span.end, 3),
+                        "word": w.text,
+                        "probability": _r(w.probability, 3),
+                    }
+                    for w in u.words
+                ],  # fmt: skip
+            }
+            for i, u in enumerate(text.utterances)
+        ],
+    }
+
+
+def iter_transcript_rows(result: AnalysisResult) -> Iterator[list[str]]:
+    """``transcript.csv`` rows: one per utterance, in time order."""
+    text = result.text
+    if text is None:
+        return
+    for i, u in enumerate(text.utterances):
+        yield [result.source, f"{u.span.start:.3f}", f"{u.span.end:.3f}", u.text,
+               _fmt(text.valence[i], 4), *(_fmt(v, 4) for v in text.basic[i])]  # fmt: skip
+
+
+def text_rows(texts: list[str], basic: Any, valence: Any) -> Iterator[list[str]]:
+    """Rows of ``affectline text``: an empty line gets empty values."""
+    for i, t in enumerate(texts):
+        if not t.strip():
+            yield [t, ""] + [""] * len(BASIC_EMOTIONS)
+        else:
+            yield [t, _fmt(valence[i], 4), *(_fmt(v, 4) for v in basic[i])]
+
+
 def result_dict(result: AnalysisResult) -> dict[str, Any]:
     """The JSON document for one analysed input (layout version :data:`SCHEMA_VERSION`)."""
     models: list[dict[str, str]] = []
     if result.faces is not None:
         models.extend(dict(m) for m in result.faces.models)
+    if result.voice is not None:
+        models.extend(dict(m) for m in result.voice.models)
+    if result.text is not None:
+        models.extend(dict(m) for m in result.text.models if dict(m) not in models)
     return {
         "schema_version": SCHEMA_VERSION,
         "affectline_version": affectline_version(),
@@ -114,6 +242,8 @@ def result_dict(result: AnalysisResult) -> dict[str, Any]:
         "warnings": list(result.warnings),
         "vocabulary": {"action_units": AU_NAMES, "emotions": list(EMOTIONS)},
         "faces": faces_dict(result.faces) if result.faces is not None else None,
+        "voice": voice_dict(result.voice) if result.voice is not None else None,
+        "text": text_dict(result.text) if result.text is not None else None,
         "disclaimer": DISCLAIMER,
     }
 
@@ -171,7 +301,8 @@ def _atomic_write(path: Path, write: Any) -> None:
 
 
 def write_result(result: AnalysisResult, out_dir: Path) -> dict[str, Path]:
-    """Write ``result.json`` (and ``faces.csv`` when faces were coded) into ``out_dir``."""
+    """Write ``result.json``, and ``faces.csv`` / ``voice.csv`` / ``transcript.csv`` for the
+    modalities that ran."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
     doc = result_dict(result)
@@ -188,4 +319,24 @@ def write_result(result: AnalysisResult, out_dir: Path) -> dict[str, Path]:
 
         _atomic_write(csv_path, write_csv)
         written["faces_csv"] = csv_path
+    if result.voice is not None:
+        voice_path = out_dir / "voice.csv"
+
+        def write_voice(f: Any) -> None:
+            writer = csv.writer(f)
+            writer.writerow(VOICE_CSV_COLUMNS)
+            writer.writerows(iter_voice_rows(result))
+
+        _atomic_write(voice_path, write_voice)
+        written["voice_csv"] = voice_path
+    if result.text is not None:
+        transcript_path = out_dir / "transcript.csv"
+
+        def write_transcript(f: Any) -> None:
+            writer = csv.writer(f)
+            writer.writerow(TRANSCRIPT_CSV_COLUMNS)
+            writer.writerows(iter_transcript_rows(result))
+
+        _atomic_write(transcript_path, write_transcript)
+        written["transcript_csv"] = transcript_path
     return written

