@@ -1,12 +1,13 @@
-"""Voice stage speed: seconds of compute per second of audio (target: at most 0.05).
+"""Speech stages' speed: seconds of compute per second of audio, for the voice stage (target: at
+most 0.05) and for transcript plus text emotion (target: at most 0.1).
 
 Usage::
 
     python bench/voice_speed.py [--audio FILE] [--minutes 3]
 
 Without ``--audio`` it builds speech with espeak-ng (sentences with pauses, then a stretch of
-silence, repeated to ``--minutes``). Prints one JSON line: audio seconds, speech segments, wall
-seconds, real-time factor, and peak resident memory.
+silence, repeated to ``--minutes``). Prints one JSON line: audio seconds, speech segments and
+utterances, wall seconds and cost per audio second of each stage, and peak resident memory.
 """
 
 from __future__ import annotations
@@ -67,14 +68,19 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         audio = args.audio or make_speech(Path(tmp), args.minutes)
-        analyzer = Analyzer(load_settings(), ["voice"])
         warm = Path(tmp) / "warm"
         warm.mkdir()
-        analyzer.analyze(make_speech(warm, 0.2))  # first calls compile and load lazily
-        started = time.perf_counter()
-        voice = analyzer.analyze(audio).voice
-        wall = time.perf_counter() - started
-    assert voice is not None
+        warm_audio = make_speech(warm, 0.2)
+        timings = {}
+        for stage in ("voice", "text"):
+            analyzer = Analyzer(load_settings(), [stage])
+            analyzer.analyze(warm_audio)  # first calls compile and load lazily
+            started = time.perf_counter()
+            result = analyzer.analyze(audio)
+            timings[stage] = (time.perf_counter() - started, result)
+    voice = timings["voice"][1].voice
+    text = timings["text"][1].text
+    assert voice is not None and text is not None
     print(
         json.dumps(
             {
@@ -82,9 +88,13 @@ def main() -> None:
                 "audio_seconds": round(voice.duration, 1),
                 "speech_segments": len(voice.segments),
                 "speech_seconds": round(voice.speech_seconds, 1),
-                "wall_seconds": round(wall, 2),
-                "seconds_per_audio_second": round(wall / voice.duration, 4),
-                "target": 0.05,
+                "utterances": len(text.utterances),
+                "voice_wall_seconds": round(timings["voice"][0], 2),
+                "voice_seconds_per_audio_second": round(timings["voice"][0] / voice.duration, 4),
+                "voice_target": 0.05,
+                "text_wall_seconds": round(timings["text"][0], 2),
+                "text_seconds_per_audio_second": round(timings["text"][0] / voice.duration, 4),
+                "text_target": 0.1,
                 "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             }
         )

@@ -107,7 +107,7 @@ def test_bad_input_gets_one_clear_line(
     kind: str, message: str, bad_files: dict[str, Path], silence_wav: Path, tmp_path: Path
 ) -> None:
     path = {"missing": tmp_path / "nope.mp4", "audio": silence_wav}.get(kind) or bad_files[kind]
-    proc = run("analyze", str(path), "-o", str(tmp_path / "out"))
+    proc = run("analyze", str(path), "--modalities", "face", "-o", str(tmp_path / "out"))
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr
     errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]

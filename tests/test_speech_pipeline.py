@@ -97,7 +97,7 @@ def test_cli_writes_voice_csv(talking_clip: Path, tmp_path: Path) -> None:
     rows = list(csv.DictReader(lines))
     assert all(float(r["end"]) > float(r["start"]) for r in rows)
     doc = json.loads((folder / "result.json").read_text())
-    assert doc["modalities"] == ["face", "voice"]
+    assert doc["modalities"] == ["face", "voice", "text"]
     assert doc["voice"]["segments"][0]["prosody"]["pitch_mean"] > 0
     assert len(doc["voice"]["vad"]["speech_prob"]) > 100
 
@@ -126,7 +126,7 @@ def test_transcript_and_text_emotion(talking_clip: Path, tmp_path: Path) -> None
     )
     rows = list(csv.DictReader(lines))
     said = " ".join(r["text"] for r in rows).lower()
-    assert "fox" in said and "results" in said
+    assert "quick brown" in said and "lazy dog" in said and "results" in said
     doc = json.loads((folder / "result.json").read_text())
     utt = doc["text"]["utterances"][0]
     assert utt["words"] and len(utt["goemotions"]) == 28 and len(utt["emotions"]) == 7

@@ -69,29 +69,27 @@ def aligned_crop(
     """
     import cv2
 
-    points = keypoints(landmarks_px)
+    # Work on the face's neighbourhood only: converting and warping a whole frame per face
+    # would cost more than the classifier itself.
+    spread = np.ptp(landmarks_px, axis=0)
+    lo = np.floor(landmarks_px.min(axis=0) - 0.5 * spread).astype(int)
+    hi = np.ceil(landmarks_px.max(axis=0) + 0.5 * spread).astype(int)
+    lo = np.maximum(lo, 0)
+    hi = np.minimum(hi, [image.shape[1], image.shape[0]])
+    if np.any(hi - lo < 2):
+        return np.zeros((size, size), dtype=np.uint8)
+    gray = to_gray(image[lo[1] : hi[1], lo[0] : hi[0]])
+    points = keypoints(landmarks_px) - lo
     matrix = similarity_transform(points, TEMPLATE_48 * (size / 48.0))
-    gray = to_gray(image)
     scale = float(np.hypot(*matrix[:, 0]))
     if scale < 0.8:
-        # Shrinking a large face: average the pixels first (INTER_AREA), then warp the small
-        # region, so that the crop is not aliased.
-        lo = np.floor(landmarks_px.min(axis=0) - 0.5 * np.ptp(landmarks_px, axis=0)).astype(int)
-        hi = np.ceil(landmarks_px.max(axis=0) + 0.5 * np.ptp(landmarks_px, axis=0)).astype(int)
-        lo = np.maximum(lo, 0)
-        hi = np.minimum(hi, [gray.shape[1], gray.shape[0]])
-        if np.all(hi - lo >= 2):
-            region = gray[lo[1] : hi[1], lo[0] : hi[0]]
-            factor = min(1.0, 1.5 * scale)
-            small_size = (max(1, round(region.shape[1] * factor)),
-                          max(1, round(region.shape[0] * factor)))  # fmt: skip
-            gray = np.asarray(
-                cv2.resize(region, small_size, interpolation=cv2.INTER_AREA), dtype=np.uint8
-            )
-            fx = small_size[0] / region.shape[1]
-            fy = small_size[1] / region.shape[0]
-            points = (points - lo) * [fx, fy]
-            matrix = similarity_transform(points, TEMPLATE_48 * (size / 48.0))
+        # Shrinking a large face: average the pixels first (INTER_AREA), then warp, so that
+        # the crop is not aliased.
+        factor = min(1.0, 1.5 * scale)
+        small = (max(1, round(gray.shape[1] * factor)), max(1, round(gray.shape[0] * factor)))
+        fx, fy = small[0] / gray.shape[1], small[1] / gray.shape[0]
+        gray = np.asarray(cv2.resize(gray, small, interpolation=cv2.INTER_AREA), dtype=np.uint8)
+        matrix = similarity_transform(points * [fx, fy], TEMPLATE_48 * (size / 48.0))
     crop = cv2.warpAffine(
         gray, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
     )

@@ -116,7 +116,10 @@ class FaceCoder:
             faces = session.detect(frame.image, frame.time, display_size, crop_size=crop)
         if self.expression is None or not faces:
             return [(f, None) for f in faces]
-        probs = self.expression.predict(np.stack([f.crop for f in faces if f.crop is not None]))
+        # Mirror averaging doubles the classifier's cost: worth it for a single picture, not
+        # for video frames, where neighbouring frames already smooth the estimate.
+        crops = np.stack([f.crop for f in faces if f.crop is not None])
+        probs = self.expression.predict(crops, flip=still)
         return [(replace(f, crop=None), p) for f, p in zip(faces, probs, strict=True)]
 
     def code(

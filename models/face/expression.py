@@ -46,7 +46,8 @@ class ExpressionConfig:
     """Options of the classifier.
 
     Attributes:
-        flip: average the prediction with the mirrored face's (test-time augmentation).
+        flip: average the prediction with the mirrored face's (test-time augmentation), where
+            the caller does not say.
         threads: onnxruntime intra-op threads.
     """
 
@@ -128,8 +129,16 @@ class ExpressionClassifier:
                                  sha256_of(shipped))  # fmt: skip
         return cls(resolved, config)
 
-    def predict(self, crops: npt.NDArray[np.uint8]) -> npt.NDArray[np.float64]:
-        """Probabilities, shape ``(n, 7)``, for ``(n, 48, 48)`` uint8 aligned grey crops."""
+    def predict(
+        self, crops: npt.NDArray[np.uint8], flip: bool | None = None
+    ) -> npt.NDArray[np.float64]:
+        """Probabilities, shape ``(n, 7)``, for ``(n, 48, 48)`` uint8 aligned grey crops.
+
+        Args:
+            crops: the faces.
+            flip: average with the mirrored faces (twice the cost); default: the config's.
+        """
+        flip = self.config.flip if flip is None else flip
         crops = np.asarray(crops)
         if crops.ndim == 2:
             crops = crops[None]
@@ -138,14 +147,14 @@ class ExpressionClassifier:
         margin = (CROP_SIZE - INPUT_SIZE) // 2
         window = crops[:, margin : margin + INPUT_SIZE, margin : margin + INPUT_SIZE]
         x = (window.astype(np.float32) / 255.0)[:, None]
-        if self.config.flip:
+        if flip:
             x = np.concatenate([x, x[..., ::-1]])
         logits = np.asarray(self._session.run(None, {self._input: np.ascontiguousarray(x)})[0])
         logits = logits.astype(np.float64)
         logits -= logits.max(axis=1, keepdims=True)
         probs: npt.NDArray[np.float64] = np.exp(logits)
         probs /= probs.sum(axis=1, keepdims=True)
-        if self.config.flip:
+        if flip:
             n = len(crops)
             probs = (probs[:n] + probs[n:]) / 2
         return probs

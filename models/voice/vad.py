@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from models.resolve import sha256_of
 from multimodal.errors import ModelNotFoundError
 from multimodal.media import AUDIO_RATE
 
@@ -74,13 +75,15 @@ class SpeechDetector:
     """Silero VAD over a stream of 16 kHz mono chunks."""
 
     def __init__(self, model: Any | None = None) -> None:
+        self.info = {"name": "silero_vad", "version": "v6 (faster-whisper assets)",
+                     "origin": "injected", "sha256": ""}  # fmt: skip
         if model is None:
             from faster_whisper.vad import SileroVADModel
 
-            model = SileroVADModel(str(silero_model_path()))
+            path = silero_model_path()
+            model = SileroVADModel(str(path))
+            self.info.update(origin="package:faster_whisper", sha256=sha256_of(path))
         self._model = model
-        self.info = {"name": "silero_vad", "version": "v6 (faster-whisper assets)",
-                     "origin": "package:faster_whisper"}  # fmt: skip
 
     def probabilities(self, chunks: Iterable[npt.NDArray[np.float32]]) -> FloatArray:
         """Speech probability of every 32 ms window, in order, over all ``chunks``."""
