@@ -34,6 +34,7 @@ import numpy as np  # noqa: E402
 from models.face.coder import FaceCoder, FaceCodingConfig  # noqa: E402
 from models.face.expression import ExpressionClassifier, ExpressionConfig  # noqa: E402
 from models.face.landmarker import FaceLandmarkerModel  # noqa: E402
+from models.training.metrics import f1_per_class  # noqa: E402
 from multimodal.faces import FACE_COLUMNS  # noqa: E402
 from multimodal.media import VideoFrame  # noqa: E402
 from multimodal.settings import load_settings  # noqa: E402
@@ -60,16 +61,6 @@ def read_rgb(path: Path) -> np.ndarray | None:
     if img is None:
         return None
     return np.ascontiguousarray(img[..., ::-1])
-
-
-def f1_scores(confusion: np.ndarray) -> list[float]:
-    out = []
-    for c in range(confusion.shape[0]):
-        tp = confusion[c, c]
-        prec = tp / max(confusion[: confusion.shape[0], c].sum(), 1)
-        rec = tp / max(confusion[c].sum(), 1)
-        out.append(0.0 if prec + rec == 0 else float(2 * prec * rec / (prec + rec)))
-    return out
 
 
 def main() -> None:
@@ -158,7 +149,7 @@ def main() -> None:
         classify_s += time.perf_counter() - started
 
     n = sum(int(c.sum()) for c in [confusion["fused"]])
-    f1 = f1_scores(confusion["fused"][:, :k])
+    f1 = f1_per_class(confusion["fused"])
     result = {
         "bench": "face_accuracy",
         "images": str(args.images),

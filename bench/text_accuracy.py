@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from models.text.emotion import BASIC_LABELS, GOEMOTIONS_LABELS, TextEmotionModel
+from models.training.metrics import confusion_matrix, report
 from multimodal.settings import load_settings
 
 EKMAN_OF = {
@@ -60,29 +61,19 @@ def main() -> None:
     pred = basic.argmax(1)
     single = np.array([len(g) == 1 for g in gold])
     truth = np.array([next(iter(g)) if len(g) == 1 else -1 for g in gold])
-    k = len(BASIC_LABELS)
-    confusion = np.zeros((k, k), int)
-    np.add.at(confusion, (truth[single], pred[single]), 1)
-    f1 = []
-    for c in range(k):
-        tp = confusion[c, c]
-        p = tp / max(confusion[:, c].sum(), 1)
-        r = tp / max(confusion[c].sum(), 1)
-        f1.append(0.0 if p + r == 0 else float(2 * p * r / (p + r)))
+    figures = report(confusion_matrix(truth[single], pred[single], len(BASIC_LABELS)),
+                     BASIC_LABELS)  # fmt: skip
+    any_label = float(np.mean([p in g for p, g in zip(pred, gold, strict=True)]))
     print(
         json.dumps(
             {
                 "bench": "text_accuracy",
                 "tsv": str(args.tsv),
                 "n": len(texts),
-                "single_label_n": int(single.sum()),
-                "accuracy": round(float(np.trace(confusion) / max(confusion.sum(), 1)), 4),
-                "macro_f1": round(float(np.mean(f1)), 4),
-                "per_class_f1": {BASIC_LABELS[c]: round(f1[c], 4) for c in range(k)},
-                "any_label_accuracy": round(
-                    float(np.mean([p in g for p, g in zip(pred, gold, strict=True)])), 4
-                ),
-                "confusion": confusion.tolist(),
+                "single_label_n": figures["n"],
+                **{key: figures[key] for key in ("accuracy", "macro_f1", "per_class_f1")},
+                "any_label_accuracy": round(any_label, 4),
+                "confusion": figures["confusion"],
                 "ms_per_text": round(1000 * seconds / max(len(texts), 1), 2),
             }
         )

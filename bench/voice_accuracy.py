@@ -27,6 +27,7 @@ os.environ.setdefault("GLOG_minloglevel", "2")
 
 import numpy as np  # noqa: E402
 
+from models.training.metrics import f1_per_class  # noqa: E402
 from models.voice.emotion import CIRCUMPLEX, LABELS  # noqa: E402
 from multimodal.pipeline import Analyzer  # noqa: E402
 from multimodal.settings import load_settings  # noqa: E402
@@ -90,12 +91,7 @@ def main() -> None:
                                   / weights.sum()))  # fmt: skip
         true_arousal.append(CIRCUMPLEX[truth][1])
     n = int(confusion.sum())
-    f1 = []
-    for c in range(k):
-        tp = confusion[c, c]
-        p = tp / max(confusion[:, c].sum(), 1)
-        r = tp / max(confusion[c].sum(), 1)
-        f1.append(0.0 if p + r == 0 else float(2 * p * r / (p + r)))
+    f1 = f1_per_class(confusion)
     present = [c for c in range(k) if confusion[c].sum() > 0]
     corr = (
         float(np.corrcoef(pred_arousal, true_arousal)[0, 1]) if len(set(true_arousal)) > 1 else None

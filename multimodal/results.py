@@ -11,7 +11,7 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -300,43 +300,30 @@ def _atomic_write(path: Path, write: Any) -> None:
         raise
 
 
+def _write_csv(path: Path, header: tuple[str, ...], rows: Iterable[list[str]]) -> None:
+    def write(f: Any) -> None:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+    _atomic_write(path, write)
+
+
 def write_result(result: AnalysisResult, out_dir: Path) -> dict[str, Path]:
     """Write ``result.json``, and ``faces.csv`` / ``voice.csv`` / ``transcript.csv`` for the
     modalities that ran."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    written: dict[str, Path] = {}
     doc = result_dict(result)
-    json_path = out_dir / "result.json"
-    _atomic_write(json_path, lambda f: json.dump(doc, f, indent=1, allow_nan=False))
-    written["json"] = json_path
-    if result.faces is not None:
-        csv_path = out_dir / "faces.csv"
-
-        def write_csv(f: Any) -> None:
-            writer = csv.writer(f)
-            writer.writerow(FACES_CSV_COLUMNS)
-            writer.writerows(iter_face_rows(result))
-
-        _atomic_write(csv_path, write_csv)
-        written["faces_csv"] = csv_path
-    if result.voice is not None:
-        voice_path = out_dir / "voice.csv"
-
-        def write_voice(f: Any) -> None:
-            writer = csv.writer(f)
-            writer.writerow(VOICE_CSV_COLUMNS)
-            writer.writerows(iter_voice_rows(result))
-
-        _atomic_write(voice_path, write_voice)
-        written["voice_csv"] = voice_path
-    if result.text is not None:
-        transcript_path = out_dir / "transcript.csv"
-
-        def write_transcript(f: Any) -> None:
-            writer = csv.writer(f)
-            writer.writerow(TRANSCRIPT_CSV_COLUMNS)
-            writer.writerows(iter_transcript_rows(result))
-
-        _atomic_write(transcript_path, write_transcript)
-        written["transcript_csv"] = transcript_path
+    written = {"json": out_dir / "result.json"}
+    _atomic_write(written["json"], lambda f: json.dump(doc, f, indent=1, allow_nan=False))
+    tables = (
+        ("faces_csv", "faces.csv", result.faces, FACES_CSV_COLUMNS, iter_face_rows),
+        ("voice_csv", "voice.csv", result.voice, VOICE_CSV_COLUMNS, iter_voice_rows),
+        ("transcript_csv", "transcript.csv", result.text, TRANSCRIPT_CSV_COLUMNS,
+         iter_transcript_rows),
+    )  # fmt: skip
+    for key, name, part, header, rows in tables:
+        if part is not None:
+            written[key] = out_dir / name
+            _write_csv(written[key], header, rows(result))
     return written

@@ -36,6 +36,7 @@ import torch.nn.functional as F  # noqa: N812 - the usual name
 from torch import nn
 
 from models.face.expression import CROP_SIZE, INPUT_SIZE, LABELS
+from models.training.metrics import confusion_matrix, report
 
 
 class ExpressionNet(nn.Module):
@@ -120,23 +121,7 @@ def predict(model: nn.Module, crops: np.ndarray, batch: int = 512) -> np.ndarray
 
 
 def scores(probs: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
-    pred = probs.argmax(1)
-    k = len(LABELS)
-    confusion = np.zeros((k, k), int)
-    np.add.at(confusion, (labels, pred), 1)
-    f1 = []
-    for c in range(k):
-        tp = confusion[c, c]
-        prec = tp / max(confusion[:, c].sum(), 1)
-        rec = tp / max(confusion[c].sum(), 1)
-        f1.append(0.0 if prec + rec == 0 else 2 * prec * rec / (prec + rec))
-    return {
-        "n": int(len(labels)),
-        "accuracy": round(float((pred == labels).mean()), 4),
-        "macro_f1": round(float(np.mean(f1)), 4),
-        "per_class_f1": {LABELS[c]: round(float(f1[c]), 4) for c in range(k)},
-        "confusion": confusion.tolist(),
-    }
+    return report(confusion_matrix(labels, probs.argmax(1), len(LABELS)), LABELS)
 
 
 def export_onnx(model: nn.Module, out: Path, metadata: dict[str, str]) -> None:

@@ -41,6 +41,7 @@ from models.text.emotion import (
     TextEmotionNet,
     load_encoder,
 )
+from models.training.metrics import confusion_matrix, report
 
 
 def read_tsv(path: Path, n_labels: int) -> tuple[list[str], np.ndarray]:
@@ -55,16 +56,6 @@ def read_tsv(path: Path, n_labels: int) -> tuple[list[str], np.ndarray]:
         texts.append(parts[0])
         targets.append(row)
     return texts, np.stack(targets)
-
-
-def macro_f1(pred: np.ndarray, truth: np.ndarray, k: int) -> tuple[float, list[float]]:
-    f1 = []
-    for c in range(k):
-        tp = int(((pred == c) & (truth == c)).sum())
-        p = tp / max(int((pred == c).sum()), 1)
-        r = tp / max(int((truth == c).sum()), 1)
-        f1.append(0.0 if p + r == 0 else 2 * p * r / (p + r))
-    return float(np.mean(f1)), f1
 
 
 @torch.no_grad()
@@ -108,15 +99,14 @@ def evaluate(net: Any, cached: list[Any], basic: np.ndarray) -> dict[str, Any]:
             probs.append(F.softmax(logits, 1).numpy())
     p = np.concatenate(probs)
     single = basic.sum(1) == 1
-    truth = basic[single].argmax(1)
-    pred = p[single].argmax(1)
-    mf1, f1 = macro_f1(pred, truth, len(BASIC_LABELS))
+    k = len(BASIC_LABELS)
+    figures = report(
+        confusion_matrix(basic[single].argmax(1), p[single].argmax(1), k), BASIC_LABELS
+    )
     any_hit = basic[np.arange(len(p)), p.argmax(1)] > 0
     return {
-        "single_label_n": int(single.sum()),
-        "accuracy": round(float((pred == truth).mean()), 4),
-        "macro_f1": round(mf1, 4),
-        "per_class_f1": {BASIC_LABELS[c]: round(v, 4) for c, v in enumerate(f1)},
+        "single_label_n": figures["n"],
+        **{key: figures[key] for key in ("accuracy", "macro_f1", "per_class_f1")},
         "any_label_accuracy": round(float(any_hit.mean()), 4),
     }
 

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from models.training.metrics import confusion_matrix, report
 from models.voice.emotion import LABELS, arousal_valence, segment_features
 from models.voice.prosody import prosody
 from models.voice.vad import SpeechDetector, VadConfig, speech_runs
@@ -120,28 +121,13 @@ def folds(actors: np.ndarray) -> list[np.ndarray]:
 
 
 def scores(probs: np.ndarray, y: np.ndarray) -> dict[str, Any]:
-    k = len(LABELS)
-    pred = probs.argmax(1)
-    confusion = np.zeros((k, k), int)
-    np.add.at(confusion, (y, pred), 1)
-    f1 = []
-    for c in range(k):
-        tp = confusion[c, c]
-        p = tp / max(confusion[:, c].sum(), 1)
-        r = tp / max(confusion[c].sum(), 1)
-        f1.append(0.0 if p + r == 0 else 2 * p * r / (p + r))
+    out = report(confusion_matrix(y, probs.argmax(1), len(LABELS)), LABELS)
     arousal, _ = arousal_valence(probs)
-    truth = np.zeros((len(y), k))
+    truth = np.zeros((len(y), len(LABELS)))
     truth[np.arange(len(y)), y] = 1
     true_arousal, _ = arousal_valence(truth)
-    return {
-        "n": int(len(y)),
-        "accuracy": round(float((pred == y).mean()), 4),
-        "macro_f1": round(float(np.mean(f1)), 4),
-        "per_class_f1": {LABELS[c]: round(float(f1[c]), 4) for c in range(k)},
-        "arousal_correlation": round(float(np.corrcoef(arousal, true_arousal)[0, 1]), 4),
-        "confusion": confusion.tolist(),
-    }
+    out["arousal_correlation"] = round(float(np.corrcoef(arousal, true_arousal)[0, 1]), 4)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
