@@ -85,10 +85,7 @@ def test_real_clip_speech(voice: Analyzer) -> None:
 
 
 def test_cli_writes_voice_csv(talking_clip: Path, tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "multimodal.cli", "analyze", str(talking_clip), "-o", str(tmp_path)],
-        capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300,
-    )  # fmt: skip
+    proc = run_cli("analyze", str(talking_clip), "-o", str(tmp_path))
     assert proc.returncode == 0, proc.stderr
     folder = tmp_path / "talking.mp4"
     assert (folder / "faces.csv").is_file()
@@ -103,21 +100,14 @@ def test_cli_writes_voice_csv(talking_clip: Path, tmp_path: Path) -> None:
 
 
 def test_cli_audio_only_input(speech_wav: Path, tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "multimodal.cli", "analyze", str(speech_wav), "-o", str(tmp_path)],
-        capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300,
-    )  # fmt: skip
+    proc = run_cli("analyze", str(speech_wav), "-o", str(tmp_path))
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "speech.wav" / "voice.csv").is_file()
     assert not (tmp_path / "speech.wav" / "faces.csv").exists()
 
 
 def test_transcript_and_text_emotion(talking_clip: Path, tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "multimodal.cli", "analyze", str(talking_clip),
-         "--modalities", "text", "-o", str(tmp_path)],
-        capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300,
-    )  # fmt: skip
+    proc = run_cli("analyze", str(talking_clip), "--modalities", "text", "-o", str(tmp_path))
     assert proc.returncode == 0, proc.stderr
     folder = tmp_path / "talking.mp4"
     lines = (folder / "transcript.csv").read_text().splitlines()
@@ -141,11 +131,8 @@ def test_supplied_transcripts(talking_clip: Path, tmp_path: Path) -> None:
     txt.write_text("The quick brown fox jumps over the lazy dog. I did not expect this.")
     for transcript, source in ((srt, "srt"), (txt, "text")):
         out = tmp_path / source
-        proc = subprocess.run(
-            [sys.executable, "-m", "multimodal.cli", "analyze", str(talking_clip),
-             "--modalities", "text", "--transcript", str(transcript), "-o", str(out)],
-            capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300,
-        )  # fmt: skip
+        proc = run_cli("analyze", str(talking_clip), "--modalities", "text",
+                       "--transcript", str(transcript), "-o", str(out))  # fmt: skip
         assert proc.returncode == 0, proc.stderr
         doc = json.loads((out / "talking.mp4" / "result.json").read_text())
         utts = doc["text"]["utterances"]
