@@ -69,7 +69,11 @@ class VoiceAnalyzer:
         out = []
         for i in window.segments:
             start, end = speech.spans[i]
-            a = int(np.floor((start - window.start) * FRAMES_PER_SECOND))
+            # Clamp to the encoded frames: the window starts on a whole sample, which can lie a
+            # hair after a segment's float start, and the last segment can reach a few ms past
+            # the decoded audio (the VAD scores whole 32 ms windows).
+            first = int(np.floor((start - window.start) * FRAMES_PER_SECOND))
+            a = min(max(first, 0), len(states) - 1)
             b = max(a + 1, int(np.ceil((end - window.start) * FRAMES_PER_SECOND)))
             values = prosody(window.cut(start, end))
             emo = self.emotion.predict(segment_features(states[a:b], values))[0]
@@ -150,23 +154,25 @@ def speech_windows(
     """Second pass: cut the speech windows out of the streamed audio with a rolling buffer, so
     that no more than one window (plus one chunk) is held at a time."""
     buffer = np.zeros(0, dtype=np.float32)
-    buffer_start = 0.0
+    buffer_start = 0  # sample index of buffer[0]; integers, so no drift over hours
     exhausted = False
     for group in _windows(spans, WHISPER_WINDOW):
-        ws, we = spans[group[0]][0], spans[group[-1]][1]
-        drop = min(len(buffer), seconds_to_samples(ws - buffer_start, AUDIO_RATE, "floor"))
+        first = seconds_to_samples(spans[group[0]][0], AUDIO_RATE, "floor")
+        last = seconds_to_samples(spans[group[-1]][1], AUDIO_RATE, "ceil")
+        drop = min(len(buffer), max(0, first - buffer_start))
         buffer = buffer[drop:]
-        buffer_start += drop / AUDIO_RATE
-        while not exhausted and buffer_start + len(buffer) / AUDIO_RATE < we:
+        buffer_start += drop
+        while not exhausted and buffer_start + len(buffer) < last:
             chunk = next(chunks, None)
             if chunk is None:
                 exhausted = True
             else:
                 buffer = np.concatenate([buffer, chunk])
-        offset = seconds_to_samples(ws - buffer_start, AUDIO_RATE, "floor")
-        window = buffer[offset : offset + seconds_to_samples(we - ws, AUDIO_RATE, "ceil")]
+        offset = max(0, first - buffer_start)
+        window = buffer[offset : offset + (last - first)]
         if len(window):
-            yield SpeechWindow(buffer_start + offset / AUDIO_RATE, window, tuple(group))
+            start = (buffer_start + offset) / AUDIO_RATE
+            yield SpeechWindow(start, window, tuple(group))
 
 
 def _windows(spans: list[tuple[float, float]], length: float) -> list[list[int]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -122,3 +123,47 @@ def test_analyzer_on_silence_is_empty(tmp_path: Path) -> None:
     result = analyzer.analyze(lambda: iter([np.zeros(16000 * 5, np.float32)]))
     assert result.segments == () and result.duration == pytest.approx(5.0, abs=0.05)
     assert analyzer.analyze(lambda: iter([])).segments == ()
+
+
+def test_long_audio_in_odd_chunks_keeps_segments_in_place(tmp_path: Path) -> None:
+    """An hour of audio, speech bursts every 97 s, streamed in chunks of an odd size: every
+    window starts where its speech starts (no drift, no negative offsets)."""
+    sr, chunk = 16000, 160_003
+    total = sr * 3600
+    bursts = [(t, t + 2.5) for t in np.arange(5.0, 3590.0, 97.0)]
+
+    def stream() -> Iterator[np.ndarray]:
+        for start in range(0, total, chunk):
+            n = min(chunk, total - start)
+            t = (start + np.arange(n)) / sr
+            loud = np.zeros(n, bool)
+            for a, b in bursts:
+                loud |= (t >= a) & (t < b)
+            yield np.where(loud, 0.3 * np.sin(2 * np.pi * 150 * t), 0.0).astype(np.float32)
+
+    analyzer = VoiceAnalyzer(
+        SpeechDetector(LoudIsSpeech()), FakeWhisper(),  # type: ignore[arg-type]
+        VoiceEmotionModel(tiny_model(tmp_path / "v.npz")),
+    )  # fmt: skip
+    result = analyzer.analyze(stream)
+    assert len(result.segments) == len(bursts)
+    for seg, (a, b) in zip(result.segments, bursts, strict=True):
+        assert abs(seg.span.start - (a - 0.1)) < 0.05 and abs(seg.span.end - (b + 0.1)) < 0.05
+        assert seg.data["pitch_mean"] == pytest.approx(150, rel=0.05)
+
+
+def test_segment_starting_a_hair_before_its_window(tmp_path: Path) -> None:
+    """309.37199999999996 s rounds to sample 4,949,952 = 309.372 s: the segment starts 4e-14 s
+    before its window, which once made an empty slice of encoder frames."""
+    from models.voice.analyzer import Speech, SpeechWindow
+
+    analyzer = VoiceAnalyzer(
+        SpeechDetector(LoudIsSpeech()), FakeWhisper(),  # type: ignore[arg-type]
+        VoiceEmotionModel(tiny_model(tmp_path / "v.npz")),
+    )  # fmt: skip
+    start = 309.37199999999996
+    speech = Speech(np.full(int(320 / 0.032), 0.9), [(start, start + 3.0)])
+    audio = (0.3 * np.sin(np.arange(80000) / 16000 * 2 * np.pi * 150)).astype(np.float32)
+    window = SpeechWindow(4_949_952 / 16000, audio, (0,))
+    (segment,) = analyzer.describe(window, speech)
+    assert segment.label in LABELS
