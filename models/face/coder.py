@@ -116,10 +116,8 @@ class FaceCoder:
             faces = session.detect(frame.image, frame.time, display_size, crop_size=crop)
         if self.expression is None or not faces:
             return [(f, None) for f in faces]
-        # Mirror averaging doubles the classifier's cost: worth it for a single picture, not
-        # for video frames, where neighbouring frames already smooth the estimate.
         crops = np.stack([f.crop for f in faces if f.crop is not None])
-        probs = self.expression.predict(crops, flip=still)
+        probs = self.expression.predict(crops)
         return [(replace(f, crop=None), p) for f, p in zip(faces, probs, strict=True)]
 
     def code(

@@ -2,7 +2,7 @@
 
 A small CNN trained by ``models/training/train_expression.py`` on FER2013 (card:
 ``models/cards/face-expression.md``). Input: aligned grey face crops (``models/face/align.py``),
-48x48, of which the centre 44x44 is classified, with the mirror image averaged in. Output:
+48x48, of which the centre 44x44 is classified (optionally averaged with its mirror). Output:
 probabilities over :data:`LABELS`.
 
 The weights ship in the package (``models/weights/face_expression.onnx``); a deployment may point
@@ -47,11 +47,13 @@ class ExpressionConfig:
 
     Attributes:
         flip: average the prediction with the mirrored face's (test-time augmentation), where
-            the caller does not say.
+            the caller does not say. Off by default: on the held-out FER2013 half it left
+            accuracy unchanged (0.653) and raised macro-F1 from 0.616 to 0.631, at twice the
+            cost, which the 15 ms per face budget does not allow.
         threads: onnxruntime intra-op threads.
     """
 
-    flip: bool = True
+    flip: bool = False
     threads: int = 1
 
 
