@@ -129,11 +129,6 @@ class Whisper:
             "origin": source.origin,
         }
 
-    @property
-    def hidden_size(self) -> int:
-        size: int = self.encode_window(np.zeros(AUDIO_RATE, np.float32)).shape[1]
-        return size
-
     def encode_window(self, audio: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         """Encoder states, shape ``(frames, hidden)`` at 50 per second, for up to 30 s of audio
         (padded with silence to 30 s; only the frames covering ``audio`` are returned)."""

@@ -156,11 +156,6 @@ def build_net(encoder: Any, top: int) -> Any:
     return TextEmotionNet()
 
 
-# The training script imports the class by this name.
-def TextEmotionNet(encoder: Any, top: int) -> Any:  # noqa: N802 - reads as a class
-    return build_net(encoder, top)
-
-
 def packaged_model_path() -> Path:
     return Path(str(resources.files("models").joinpath("weights/text_emotion.safetensors")))
 

@@ -38,7 +38,7 @@ from models.text.emotion import (
     BASIC_LABELS,
     GOEMOTIONS_LABELS,
     TRAIN_TOKENS,
-    TextEmotionNet,
+    build_net,
     load_encoder,
 )
 from models.training.metrics import confusion_matrix, report
@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     tokenizer, encoder = load_encoder()
-    net = TextEmotionNet(encoder, top=args.top)
+    net = build_net(encoder, top=args.top)
     train_texts, train_go = read_tsv(args.data / "original" / "train.tsv", len(GOEMOTIONS_LABELS))
     _, train_basic = read_tsv(args.data / "ekman" / "train.tsv", len(BASIC_LABELS))
     dev_texts, _ = read_tsv(args.data / "original" / "dev.tsv", len(GOEMOTIONS_LABELS))
