@@ -756,15 +756,22 @@ def open_frames(
 
 
 def iter_audio(
-    path: Path, settings: Settings, *, chunk_seconds: float = 30.0
+    path: Path,
+    settings: Settings,
+    *,
+    chunk_seconds: float = 30.0,
+    info: MediaInfo | None = None,
 ) -> Iterator[npt.NDArray[np.float32]]:
     """Decode the first audio stream to 16 kHz mono float32, in chunks of ``chunk_seconds``.
+
+    Args:
+        info: the file's probe, when the caller has it (saves probing again).
 
     Raises:
         MissingStreamError: the file has no audio stream.
         CorruptMediaError: nothing could be decoded.
     """
-    info = probe(path, settings)
+    info = info if info is not None else probe(path, settings)
     if info.audio is None:
         raise MissingStreamError(f"{path}: has no audio stream; give a file with sound")
     tools = find_tools(settings)

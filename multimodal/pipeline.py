@@ -234,7 +234,7 @@ class Analyzer:
                     text = text_analyzer.score([], "asr")
             return voice, text
         settings = self.settings
-        speech = analyzer.detect(iter_audio(path, settings))
+        speech = analyzer.detect(iter_audio(path, settings, info=info))
         transcriber = None
         if want_text and text_analyzer is not None and text_analyzer.transcriber is not None:
             if supplied is None or supplied[0] == "text":
@@ -243,7 +243,7 @@ class Analyzer:
         segments = []
         heard: list[Utterance] = []
         done = 0
-        for window in speech_windows(iter_audio(path, settings), speech.spans):
+        for window in speech_windows(iter_audio(path, settings, info=info), speech.spans):
             if want_voice:
                 segments.extend(analyzer.describe(window, speech))
             if transcriber is not None:
