@@ -43,3 +43,16 @@ BASIC_EMOTIONS: tuple[str, ...] = (
 
 FACS_MAX_INTENSITY = 5.0
 """Top of the FACS intensity scale: 0 absent, 1-5 = A (trace) to E (maximum)."""
+
+CIRCUMPLEX: dict[str, tuple[float, float]] = {
+    "anger": (-0.6, 0.7),
+    "contempt": (-0.5, 0.2),
+    "disgust": (-0.7, 0.3),
+    "fear": (-0.6, 0.7),
+    "joy": (0.8, 0.5),
+    "neutral": (0.0, 0.0),
+    "sadness": (-0.7, -0.4),
+    "surprise": (0.2, 0.8),
+}
+"""(valence, arousal) of each label in ``[-1, 1]``, after Russell (1980) and Scherer's (2005)
+placements. The face derives its valence and arousal from it, and fusion the arousal of words."""

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from multimodal.vocab import AU_CODES, EMOTIONS, FACS_MAX_INTENSITY
+from multimodal.vocab import AU_CODES, CIRCUMPLEX, EMOTIONS, FACS_MAX_INTENSITY
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -52,18 +52,6 @@ QUALITY_FULL = 0.6
 MIN_KEEP = 0.05
 """Share of the estimate kept even at the lowest quality, so that the most probable label still
 says what the evidence pointed to, while the probabilities stay close to uniform."""
-
-CIRCUMPLEX: dict[str, tuple[float, float]] = {
-    "anger": (-0.6, 0.7),
-    "contempt": (-0.5, 0.2),
-    "disgust": (-0.7, 0.3),
-    "fear": (-0.6, 0.7),
-    "joy": (0.8, 0.5),
-    "neutral": (0.0, 0.0),
-    "sadness": (-0.7, -0.4),
-    "surprise": (0.2, 0.8),
-}
-"""(valence, arousal) of each label, after Russell (1980) and Scherer's (2005) placements."""
 
 AROUSAL_AUS: dict[str, float] = {"AU05": 0.25, "AU26": 0.15, "AU43": -0.4}
 """Arousal added per AU at full intensity."""
