@@ -79,14 +79,36 @@ def analyze(
             "(one input only).",
         ),
     ] = None,
+    grid_step: Annotated[
+        float | None,
+        typer.Option("--grid-step", help="Seconds per step of the fused timeline (default 0.5)."),
+    ] = None,
+    subject: Annotated[
+        int | None,
+        typer.Option(
+            "--subject",
+            help="Face id whose fused profile is the timeline (default: the face seen most).",
+        ),
+    ] = None,
+    report: Annotated[
+        bool | None,
+        typer.Option("--report/--no-report", help="Write report.html (default on)."),
+    ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
 ) -> None:
-    """Analyse each input; write result.json, faces.csv, voice.csv and transcript.csv."""
+    """Analyse each input, fuse its modalities on one timeline, and write result.json,
+    timeline.csv, faces.csv, voice.csv, transcript.csv and report.html."""
     _quiet_native_logs()
     from multimodal.inputs import expand_inputs, output_names
     from multimodal.pipeline import Analyzer, parse_modalities
 
-    settings = _settings(analysis_fps=fps, face_baseline=baseline, max_faces=max_faces)
+    settings = _settings(
+        analysis_fps=fps,
+        face_baseline=baseline,
+        max_faces=max_faces,
+        grid_step=grid_step,
+        report=report,
+    )
     try:
         chosen = None if modalities is None else parse_modalities(modalities)
     except AffectlineError as e:
@@ -110,10 +132,10 @@ def analyze(
         started = time.monotonic()
         entry: dict[str, Any] = {"source": item.source, "path": str(item.path)}
         try:
-            result = _analyze_one(analyzer, item.path, item.source, transcript)
+            result = _analyze_one(analyzer, item.path, item.source, transcript, subject)
             from multimodal.results import write_result
 
-            written = write_result(result, output_dir / name)
+            written = write_result(result, output_dir / name, report=settings.report)
         except AffectlineError as e:
             entry.update(status="failed", error=str(e), error_type=type(e).__name__)
             typer.echo(f"error: {e}", err=True)
@@ -146,6 +168,12 @@ def analyze(
                 faces=len(faces.tracks) if faces else 0,
                 speech_segments=len(result.voice.segments) if result.voice else 0,
                 utterances=len(result.text.utterances) if result.text else 0,
+                dominant=(
+                    ", ".join(e for e, _ in result.fusion.summary.dominant)
+                    if result.fusion is not None
+                    else None
+                ),
+                key_moments=len(result.fusion.moments) if result.fusion is not None else 0,
                 seconds=round(time.monotonic() - started, 2),
             )
         summary.append(entry)
@@ -168,6 +196,8 @@ def analyze(
                     parts.append(f"{done['speech_segments']} speech segment(s)")
                 if "text" in done["modalities"]:
                     parts.append(f"{done['utterances']} utterance(s)")
+                if done.get("dominant"):
+                    parts.append(f"mostly {done['dominant']}")
                 typer.echo(
                     f"ok      {done['source']}: {'; '.join(parts)} "
                     f"-> {Path(done['output']['json']).parent}"
@@ -180,25 +210,33 @@ def analyze(
         raise typer.Exit(1)
 
 
-def _analyze_one(analyzer: Any, path: Path, source: str, transcript: Path | None) -> Any:
+def _analyze_one(
+    analyzer: Any, path: Path, source: str, transcript: Path | None, subject: int | None
+) -> Any:
+    import threading
+
     from tqdm import tqdm
 
-    bar: tqdm[Any] | None = None
+    bars: dict[str, tqdm[Any]] = {}
+    lock = threading.Lock()  # faces and speech report from two threads
 
     def hook(step: str, completed: int, total: int | None = None) -> None:
-        nonlocal bar
-        if bar is None:
-            bar = tqdm(total=total, desc=f"{step} {source}", unit="frame", leave=False,
-                       disable=None, file=sys.stderr)  # fmt: skip
-        if total is not None and completed > (bar.total or 0):
-            bar.total = completed
-        bar.n = completed
-        bar.refresh()
+        with lock:
+            bar = bars.get(step)
+            if bar is None:
+                unit = "frame" if step == "face" else "segment"
+                bar = bars[step] = tqdm(total=total, desc=f"{step} {source}", unit=unit,
+                                        leave=False, disable=None, file=sys.stderr,
+                                        position=len(bars))  # fmt: skip
+            if total is not None and completed > (bar.total or 0):
+                bar.total = completed
+            bar.n = completed
+            bar.refresh()
 
     try:
-        return analyzer.analyze(path, source, hook=hook, transcript=transcript)
+        return analyzer.analyze(path, source, hook=hook, transcript=transcript, subject=subject)
     finally:
-        if bar is not None:
+        for bar in bars.values():
             bar.close()
 
 

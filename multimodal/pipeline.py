@@ -6,13 +6,17 @@ reported as ``hook(step, completed=, total=)``.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from fusion.profile import Fusion, fuse_recording
 from models.asr import AsrConfig, Transcriber
 from models.face.coder import FaceCoder, FaceCodingConfig
 from models.face.expression import ExpressionClassifier
@@ -49,6 +53,8 @@ class AnalysisResult:
         text: transcript and text emotion, when ``text`` was run.
         warnings: problems that did not stop the analysis (a truncated file...).
         options: the analysis options in force (fps, baseline...).
+        fusion: every modality fused on one grid, with summary, key moments and people.
+        timings: seconds spent in each stage (``probe``, ``face``, ``speech``, ``fusion``).
     """
 
     source: str
@@ -59,6 +65,13 @@ class AnalysisResult:
     text: TextAnalysis | None
     warnings: tuple[str, ...]
     options: dict[str, Any]
+    fusion: Fusion | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def duration(self) -> float:
+        """Seconds of media: as probed, else the furthest any modality reached (0 for a still)."""
+        return media_duration(self.media, self.faces, self.voice, self.text)
 
 
 def parse_modalities(text: str | Sequence[str] | None) -> tuple[str, ...]:
@@ -160,6 +173,8 @@ class Analyzer:
                 if self.text_analyzer is not None
                 else None
             ),
+            "grid_step": self.settings.grid_step,
+            "overlap_stages": self.settings.overlap_stages,
         }
 
     def analyze(
@@ -168,34 +183,84 @@ class Analyzer:
         source: str | None = None,
         hook: ProgressHook | None = None,
         transcript: Path | None = None,
+        subject: int | None = None,
     ) -> AnalysisResult:
-        """Analyse one file.
+        """Analyse one file and fuse what each modality found.
 
         Args:
             path: the media file.
             source: its name in results (default: the path).
             hook: progress callback.
             transcript: an SRT, WebVTT or plain-text transcript to use instead of ASR.
+            subject: the face whose fused profile is the timeline (default: the face seen most).
 
         Raises:
             InputError: the file is missing, empty, not media, unsafe, corrupt, or lacks the
                 streams every requested modality needs.
+            SettingsError: ``subject`` is not a face in the recording.
         """
+        clock = time.perf_counter()
+        timings: dict[str, float] = {}
         info = probe(path, self.settings)
+        timings["probe"] = time.perf_counter() - clock
         warnings: list[str] = []
         run = [m for m in self.modalities if self.explicit or _has_stream(info, m)]
         if not run:
             raise MissingStreamError(f"{path}: has neither video nor audio to analyse")
         supplied = read_transcript(transcript) if transcript is not None else None
+        if "face" in run and info.video is None:
+            raise MissingStreamError(
+                f"{path}: has no video or image, so there are no faces to code; "
+                "give a video or image file, or use --modalities voice for sound"
+            )
+        speech = info.audio is not None and ("voice" in run or "text" in run)
+        face_warnings: list[str] = []
+        stop = threading.Event()
+
+        def code_faces() -> FaceCoding:
+            started = time.perf_counter()
+            coded = self._code_faces(path, info, face_warnings, _stoppable(hook, stop))
+            timings["face"] = time.perf_counter() - started
+            return coded
+
+        def analyse_speech() -> tuple[VoiceAnalysis | None, TextAnalysis | None]:
+            started = time.perf_counter()
+            out = self._analyse_speech(path, info, run, supplied, warnings, hook)
+            if out != (None, None):
+                timings["speech"] = time.perf_counter() - started
+            return out
+
         faces = None
-        if "face" in run:
-            if info.video is None:
-                raise MissingStreamError(
-                    f"{path}: has no video or image, so there are no faces to code; "
-                    "give a video or image file, or use --modalities voice for sound"
-                )
-            faces = self._code_faces(path, info, warnings, hook)
-        voice, text = self._analyse_speech(path, info, run, supplied, warnings, hook)
+        if "face" in run and speech and self.settings.overlap_stages:
+            # Faces decode video and speech decodes audio: run them side by side, so that one
+            # stage's waits (decoding, Python) are filled by the other's work.
+            with ThreadPoolExecutor(1, thread_name_prefix="affectline-faces") as pool:
+                pending = pool.submit(code_faces)
+                try:
+                    voice, text = analyse_speech()
+                except BaseException:
+                    stop.set()  # the face thread stops at its next frame
+                    raise
+                faces = pending.result()
+        else:
+            if "face" in run:
+                faces = code_faces()
+            voice, text = analyse_speech()
+        warnings[:0] = face_warnings
+        clock = time.perf_counter()
+        try:
+            fusion = fuse_recording(
+                media_duration(info, faces, voice, text),
+                faces,
+                voice,
+                text,
+                step=self.settings.grid_step,
+                subject=subject,
+                reliability=self.settings.fusion_reliability,
+            )
+        except ValueError as e:
+            raise SettingsError(f"{path}: {e}; choose one of those faces, or leave it out") from e
+        timings["fusion"] = time.perf_counter() - clock
         return AnalysisResult(
             source=source if source is not None else str(path),
             media=info,
@@ -205,6 +270,8 @@ class Analyzer:
             text=text,
             warnings=tuple(warnings),
             options=self.options(),
+            fusion=fusion,
+            timings=timings,
         )
 
     def _analyse_speech(
@@ -288,6 +355,41 @@ class Analyzer:
             )
         warnings.extend(stream.warnings)
         return coding
+
+
+class _Stopped(Exception):
+    """Raised inside a background stage to stop it after the other stage failed."""
+
+
+def _stoppable(hook: ProgressHook | None, stop: threading.Event) -> ProgressHook:
+    """A progress hook that stops the stage calling it once ``stop`` is set."""
+
+    def call(step: str, completed: int, total: int | None = None) -> None:
+        if stop.is_set():
+            raise _Stopped(step)
+        if hook is not None:
+            hook(step, completed=completed, total=total)
+
+    return call
+
+
+def media_duration(
+    info: MediaInfo,
+    faces: FaceCoding | None,
+    voice: VoiceAnalysis | None,
+    text: TextAnalysis | None,
+) -> float:
+    """Seconds of media: as probed, else the furthest any modality reached."""
+    if info.duration is not None:
+        return max(0.0, info.duration)
+    reached = [0.0]
+    if faces is not None and len(faces.frame_times):
+        reached.append(float(faces.frame_times[-1]))
+    if voice is not None:
+        reached.append(voice.duration)
+    if text is not None and text.utterances:
+        reached.append(text.utterances[-1].span.end)
+    return max(reached)
 
 
 def _analysis_step(fps: float, video_fps: float | None) -> float | None:

@@ -9,8 +9,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -18,6 +16,10 @@ from typing import Any
 
 import numpy as np
 
+from fusion.fuse import FusedTimeline
+from fusion.profile import Fusion
+from fusion.reliability import RELIABILITY
+from fusion.summary import Stats, Summary
 from multimodal.faces import (
     CLASSIFIER_COLUMNS,
     CLASSIFIER_LABELS,
@@ -25,12 +27,13 @@ from multimodal.faces import (
     FaceCoding,
     FaceTrack,
 )
+from multimodal.files import atomic_write
 from multimodal.pipeline import AnalysisResult
 from multimodal.text import GOEMOTIONS_LABELS, TextAnalysis
 from multimodal.vocab import AU_CODES, AU_NAMES, BASIC_EMOTIONS, EMOTIONS
 from multimodal.voice import PROSODY_COLUMNS, VoiceAnalysis
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 """Version of the JSON result layout; the major number changes when a field changes meaning."""
 
 DISCLAIMER = (
@@ -222,6 +225,164 @@ def text_rows(texts: list[str], basic: Any, valence: Any) -> Iterator[list[str]]
             yield [t, _fmt(valence[i], 4), *(_fmt(v, 4) for v in basic[i])]
 
 
+def _floats(values: Any, decimals: int = 4) -> list[float | None]:
+    return [_r(v, decimals) for v in np.asarray(values, dtype=np.float64)]
+
+
+def _stats_dict(stats: Stats) -> dict[str, float | None]:
+    return {k: _r(getattr(stats, k)) for k in ("mean", "min", "max", "p10", "p90")}
+
+
+def summary_dict(summary: Summary) -> dict[str, Any]:
+    return {
+        "duration": _r(summary.duration, 6),
+        "evidence_seconds": _r(summary.evidence_seconds, 3),
+        "emotion_distribution": {e: _r(p) for e, p in summary.emotion_distribution.items()},
+        "dominant": [{"emotion": e, "share": _r(p)} for e, p in summary.dominant],
+        "valence": _stats_dict(summary.valence),
+        "arousal": _stats_dict(summary.arousal),
+        "engagement": _stats_dict(summary.engagement),
+        "modality_weights": {m: _r(w) for m, w in summary.modality_weights.items()},
+        "agreement_mean": _r(summary.agreement_mean),
+        "conflict_seconds": _r(summary.conflict_seconds, 3),
+    }
+
+
+def timeline_dict(t: FusedTimeline) -> dict[str, Any]:
+    starts, ends = t.grid.starts, t.grid.ends
+    return {
+        "start": _floats(starts, 6),
+        "end": _floats(ends, 6),
+        "evidence": [bool(v) for v in t.evidence],
+        "emotions": {e: _floats(t.emotions[:, i]) for i, e in enumerate(EMOTIONS)},
+        "valence": _floats(t.valence),
+        "arousal": _floats(t.arousal),
+        "engagement": _floats(t.engagement),
+        "confidence": _floats(t.confidence),
+        "agreement": _floats(t.agreement),
+        "weights": {m: _floats(w) for m, w in t.weights.items()},
+        "face_present": ([bool(v) for v in t.face_present] if t.face_present is not None else None),
+        "speech": _floats(t.speech, 3) if t.speech is not None else None,
+        "aus": (
+            {au: _floats(t.aus[:, i], 3) for i, au in enumerate(AU_CODES)}
+            if t.aus is not None
+            else None
+        ),
+        "words": list(t.words),
+        "conflicts": [
+            {
+                "index": c.index,
+                "start": _r(float(starts[c.index]), 6),
+                "end": _r(float(ends[c.index]), 6),
+                "kind": c.kind,
+                "modalities": list(c.modalities),
+                "values": [_r(v) for v in c.values],
+            }
+            for c in t.conflicts
+        ],
+    }
+
+
+def fusion_dict(fusion: Fusion) -> dict[str, Any]:
+    """The fused profile: timeline, summary, key moments, people and voice attribution."""
+    return {
+        "grid_step": fusion.step,
+        "subject": fusion.subject,
+        "reliability": {
+            m: {**RELIABILITY[m].to_dict(), "weight": _r(w)} for m, w in fusion.reliability.items()
+        },
+        "timeline": timeline_dict(fusion.timeline),
+        "summary": summary_dict(fusion.summary),
+        "moments": [
+            {
+                "start": _r(m.span.start, 6),
+                "end": _r(m.span.end, 6),
+                "kind": m.kind,
+                "measure": m.measure,
+                "emotion": m.emotion,
+                "value": _r(m.value),
+                "salience": _r(m.salience),
+                "description": m.description,
+                "drivers": {
+                    "modalities": {k: _r(v) for k, v in m.modalities.items()},
+                    "aus": [
+                        {"au": au, "name": AU_NAMES[au], "intensity": _r(v, 3)} for au, v in m.aus
+                    ],
+                    "prosody": (
+                        {k: {"value": _r(v), "vs_median": _r(d)} for k, (v, d) in m.prosody.items()}
+                        if m.prosody
+                        else None
+                    ),
+                },
+                "words": m.words,
+                "utterances": list(m.utterances),
+            }
+            for m in fusion.moments
+        ],
+        "people": [
+            {
+                "face_id": p.face_id,
+                "seconds_visible": _r(p.seconds_visible, 3),
+                "presence": _r(p.presence),
+                "is_subject": p.is_subject,
+                "speech_seconds_attributed": _r(p.speech_seconds, 3),
+                "mouth_speech_correlation": _r(p.mouth_speech_correlation),
+                "summary": summary_dict(p.summary),
+            }
+            for p in fusion.people
+        ],
+        "voice_attribution": [
+            {
+                "start": _r(a.span.start, 3),
+                "end": _r(a.span.end, 3),
+                "face_id": a.face_id,
+                "share": _r(a.share),
+                "candidates": [{"face_id": f, "share": _r(v)} for f, v in a.candidates],
+                "method": a.method,
+            }
+            for a in fusion.attributions
+        ],
+    }
+
+
+TIMELINE_CSV_COLUMNS: tuple[str, ...] = (
+    ("source", "start", "end", "evidence") + EMOTIONS
+    + ("valence", "arousal", "engagement", "confidence", "agreement",
+       "weight_face", "weight_voice", "weight_text", "face_present", "speech", "conflict")
+    + AU_CODES + ("words",)
+)  # fmt: skip
+"""Columns of ``timeline.csv``: one row per grid step of the fused profile. Emotions 0-1,
+valence and arousal -1..1, engagement/confidence/agreement/weights 0-1, ``face_present`` 1/0,
+``speech`` share of the step with speech, ``conflict`` e.g. ``valence:face/text``, AU
+intensities 0-5 of the subject's face; empty cells where there was no evidence or no modality."""
+
+
+def iter_timeline_rows(result: AnalysisResult) -> Iterator[list[str]]:
+    """``timeline.csv`` rows: one per grid step."""
+    if result.fusion is None:
+        return
+    t = result.fusion.timeline
+    conflicts: dict[int, list[str]] = {}
+    for c in t.conflicts:
+        conflicts.setdefault(c.index, []).append(f"{c.kind}:{'/'.join(c.modalities)}")
+    nan = np.full(len(t), np.nan)
+    weights = [t.weights.get(m, nan) for m in ("face", "voice", "text")]
+    present = t.face_present
+    for i, (start, end) in enumerate(zip(t.grid.starts, t.grid.ends, strict=True)):
+        values = [*t.emotions[i], t.valence[i], t.arousal[i], t.engagement[i], t.confidence[i],
+                  t.agreement[i], *(w[i] for w in weights)]  # fmt: skip
+        aus = t.aus[i] if t.aus is not None else nan[: len(AU_CODES)]
+        yield [
+            result.source, f"{start:.3f}", f"{end:.3f}", "1" if t.evidence[i] else "0",
+            *(_fmt(v, 4) for v in values),
+            "" if present is None else ("1" if present[i] else "0"),
+            "" if t.speech is None else _fmt(t.speech[i], 3),
+            " ".join(conflicts.get(i, [])),
+            *(_fmt(v, 3) for v in aus),
+            t.words[i],
+        ]  # fmt: skip
+
+
 def result_dict(result: AnalysisResult) -> dict[str, Any]:
     """The JSON document for one analysed input (layout version :data:`SCHEMA_VERSION`)."""
     models: list[dict[str, str]] = []
@@ -244,6 +405,7 @@ def result_dict(result: AnalysisResult) -> dict[str, Any]:
         "faces": faces_dict(result.faces) if result.faces is not None else None,
         "voice": voice_dict(result.voice) if result.voice is not None else None,
         "text": text_dict(result.text) if result.text is not None else None,
+        "fusion": fusion_dict(result.fusion) if result.fusion is not None else None,
         "disclaimer": DISCLAIMER,
     }
 
@@ -288,42 +450,38 @@ def _fmt(value: float, decimals: int) -> str:
     return "0" if text.strip("-0.") == "" else text
 
 
-def _atomic_write(path: Path, write: Any) -> None:
-    """Write through a temporary file in the same folder, then rename: never a half file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _write_csv(path: Path, header: tuple[str, ...], rows: Iterable[list[str]]) -> None:
     def write(f: Any) -> None:
         writer = csv.writer(f)
         writer.writerow(header)
         writer.writerows(rows)
 
-    _atomic_write(path, write)
+    atomic_write(path, write)
 
 
-def write_result(result: AnalysisResult, out_dir: Path) -> dict[str, Path]:
-    """Write ``result.json``, and ``faces.csv`` / ``voice.csv`` / ``transcript.csv`` for the
-    modalities that ran."""
+def write_result(result: AnalysisResult, out_dir: Path, *, report: bool = True) -> dict[str, Path]:
+    """Write ``result.json``, ``timeline.csv``, ``faces.csv`` / ``voice.csv`` /
+    ``transcript.csv`` for the modalities that ran, and ``report.html`` unless ``report`` is
+    false."""
     out_dir.mkdir(parents=True, exist_ok=True)
     doc = result_dict(result)
     written = {"json": out_dir / "result.json"}
-    _atomic_write(written["json"], lambda f: json.dump(doc, f, indent=1, allow_nan=False))
+    atomic_write(written["json"], lambda f: json.dump(doc, f, indent=1, allow_nan=False))
     tables = (
         ("faces_csv", "faces.csv", result.faces, FACES_CSV_COLUMNS, iter_face_rows),
         ("voice_csv", "voice.csv", result.voice, VOICE_CSV_COLUMNS, iter_voice_rows),
         ("transcript_csv", "transcript.csv", result.text, TRANSCRIPT_CSV_COLUMNS,
          iter_transcript_rows),
+        ("timeline_csv", "timeline.csv", result.fusion, TIMELINE_CSV_COLUMNS,
+         iter_timeline_rows),
     )  # fmt: skip
     for key, name, part, header, rows in tables:
         if part is not None:
             written[key] = out_dir / name
             _write_csv(written[key], header, rows(result))
+    if report:
+        from multimodal.report import write_report
+
+        written["report"] = out_dir / "report.html"
+        write_report(doc, written["report"])
     return written

@@ -116,6 +116,24 @@ class Settings(BaseSettings):
     min_face_confidence: float = Field(
         default=0.5, gt=0.0, le=1.0, description="MediaPipe's face detection/presence threshold."
     )
+    grid_step: float = Field(
+        default=0.5,
+        ge=0.04,
+        le=60.0,
+        description="Seconds per step of the shared timeline that the modalities are fused on.",
+    )
+    fusion_reliability: dict[str, float] = Field(
+        default_factory=dict,
+        description="Per-modality reliability weights (0-1) replacing the measured ones, as "
+        'JSON, e.g. {"voice": 0.4}; see fusion/reliability.py.',
+    )
+    overlap_stages: bool = Field(
+        default=True,
+        description="Code faces and analyse speech at the same time (two threads).",
+    )
+    report: bool = Field(
+        default=True, description="Write the self-contained HTML report beside the results."
+    )
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from multimodal.results import FACES_CSV_COLUMNS
+from multimodal.vocab import EMOTIONS
 
 pytestmark = pytest.mark.model
 
@@ -45,7 +46,7 @@ def test_analyze_a_clip(face_clip: Path, tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr
     folder = out / "face.mp4"
     doc = json.loads((folder / "result.json").read_text())
-    assert doc["schema_version"] == "1.0"
+    assert doc["schema_version"] == "1.1"
     assert doc["source"] == str(face_clip)
     assert doc["media"]["video"]["display_width"] == 256
     assert doc["faces"]["frames_analysed"] == 15
@@ -63,6 +64,25 @@ def test_analyze_a_clip(face_clip: Path, tmp_path: Path) -> None:
     assert all(0 <= float(r["AU12"]) <= 5 and 0 <= float(r["joy"]) <= 1 for r in rows)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["failed"] == 0
+    # the fused timeline: 3 s at 0.5 s steps, the face is the subject
+    fusion = doc["fusion"]
+    assert fusion["subject"] == 0 and fusion["grid_step"] == 0.5
+    steps = read_csv(folder / "timeline.csv")
+    assert [r["start"] for r in steps] == ["0.000", "0.500", "1.000", "1.500", "2.000", "2.500"]
+    assert all(r["evidence"] == "1" and r["face_present"] == "1" for r in steps)
+    assert all(abs(sum(float(r[e]) for e in EMOTIONS) - 1) < 1e-3 for r in steps)
+    assert (folder / "report.html").read_text().count("affectline-data") >= 1
+
+
+def test_grid_step_subject_and_no_report(face_clip: Path, tmp_path: Path) -> None:
+    proc = run("analyze", str(face_clip), "--grid-step", "1", "--no-report", "-o", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert len(read_csv(tmp_path / "face.mp4" / "timeline.csv")) == 3
+    assert not (tmp_path / "face.mp4" / "report.html").exists()
+    proc = run("analyze", str(face_clip), "--subject", "4", "-o", str(tmp_path / "x"))
+    assert proc.returncode == 1
+    assert "face 4 is not in this recording (faces seen: 0)" in proc.stderr
+    assert "Traceback" not in proc.stderr
 
 
 def test_fps_option(face_clip: Path, tmp_path: Path) -> None:

@@ -104,8 +104,9 @@ def test_calm_words_in_an_agitated_voice_is_flagged() -> None:
     voice = fake_voice([(0.0, 2.0, probs7(anger=0.7), -0.5, 0.9, 1.0)], 2.0)
     text = fake_text([(0.0, 2.0, "the meeting is at noon", probs7(neutral=0.9), 0.0)])
     t = fuse_recording(2.0, voice=voice, text=text).timeline
-    arousal_text = sum(probs7(neutral=0.9)[e] * a for e, a in
-                       zip(BASIC_EMOTIONS, (0.7, 0.3, 0.7, 0.5, 0.0, -0.4, 0.8), strict=True))  # fmt: skip
+    circumplex_arousal = (0.7, 0.3, 0.7, 0.5, 0.0, -0.4, 0.8)
+    calm = probs7(neutral=0.9)
+    arousal_text = sum(calm[e] * a for e, a in zip(BASIC_EMOTIONS, circumplex_arousal, strict=True))
     assert 0.9 - arousal_text >= CONFLICT_GAP
     assert {c.kind for c in t.conflicts} == {"arousal"}
     assert t.face_present is None  # faces were not analysed: no attention component
@@ -228,8 +229,12 @@ def recordings(draw: st.DrawFn):  # type: ignore[no-untyped-def]
     contempt = draw(st.floats(0.0, 0.5))
     face8 = {**{e: v * (1 - contempt) for e, v in p.items()}, "contempt": contempt}
     q = draw(st.floats(0.0, 1.0))
-    faces = fake_faces(times, {0: lambda t: face_row(face8, valence=0.3, quality=q)
-                               if seen[min(int(round(t * fps)), len(seen) - 1)] else None})  # fmt: skip
+
+    def row(t: float) -> dict[str, float] | None:
+        k = min(int(round(t * fps)), len(seen) - 1)
+        return face_row(face8, valence=0.3, quality=q) if seen[k] else None
+
+    faces = fake_faces(times, {0: row})
     segs = []
     for start, length in draw(st.lists(st.tuples(st.floats(0, 25), st.floats(0.1, 5)),
                                        max_size=4)):  # fmt: skip
