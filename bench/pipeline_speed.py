@@ -3,13 +3,17 @@
 Usage::
 
     python bench/pipeline_speed.py FILE [--fps 5] [--modalities face,voice,text]
-    python bench/pipeline_speed.py --make-from CLIP --minutes 10 [--keep OUT.mp4]
+    python bench/pipeline_speed.py --make-from CLIP --minutes 10 [--sentences TSV] [--keep OUT.mp4]
 
 Runs ``affectline analyze`` on FILE at the defaults (every modality the file has), timing each
 stage: probe, face coding, the speech pass (voice activity, voice emotion, ASR, text emotion),
 fusion, and writing the results (JSON, CSVs, HTML report). Model loading is timed apart (it
-happens once per process). ``--make-from`` builds a test recording first by looping a short
-talking-head clip (e.g. ``../shared/data/media/grid_s2_swwp2s.mpg``) to ``--minutes``.
+happens once per process). ``--make-from`` builds a test recording first: the video of a short
+talking-head clip (e.g. ``../shared/data/media/grid_s2_swwp2s.mpg``) looped to ``--minutes``,
+with speech spoken by espeak-ng from varied sentences (the first column of ``--sentences``,
+default GoEmotions' dev set beside the project), each at its own rate and pitch, with pauses of
+0.3-1.5 s. Varied words matter: a looped clip repeats one sentence, which makes Whisper fall back
+to re-decoding at higher temperatures and measures that instead of normal speech.
 
 Prints one JSON line: media seconds, wall seconds, real-time factor (wall / media seconds;
 target at most 0.15 here with every modality on), seconds and share of each stage, the share of
@@ -21,7 +25,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import resource
+import shutil
 import subprocess
 import tempfile
 import time
@@ -34,13 +40,43 @@ from multimodal.pipeline import Analyzer, parse_modalities  # noqa: E402
 from multimodal.results import write_result  # noqa: E402
 from multimodal.settings import load_settings  # noqa: E402
 
+DEFAULT_SENTENCES = Path(__file__).resolve().parents[2] / "shared/data/goemotions/ekman/dev.tsv"
 
-def make_recording(clip: Path, minutes: float, out: Path) -> Path:
-    """Loop ``clip`` to ``minutes`` as H.264 + AAC (timestamps rewritten, so no gaps)."""
+
+def make_recording(clip: Path, minutes: float, out: Path, sentences: Path | None) -> Path:
+    """``clip``'s video looped to ``minutes``, with espeak-ng speech of varied sentences."""
     ffmpeg = find_tools(load_settings()).ffmpeg
+    espeak = shutil.which("espeak-ng") or shutil.which("espeak")
+    if espeak is None:
+        raise SystemExit("espeak-ng is needed to build the speech (apt-get install espeak-ng)")
+    source = sentences or DEFAULT_SENTENCES
+    if not source.is_file():
+        raise SystemExit(f"{source}: no sentences file; give --sentences FILE (one per line)")
+    lines = [ln.split("\t")[0].strip() for ln in source.read_text(encoding="utf-8").splitlines()]
+    lines = [ln for ln in lines if len(ln.split()) >= 4]
+    rng = random.Random(0)
+    work = out.parent / f".{out.stem}-parts"
+    work.mkdir(exist_ok=True)
+    listing, total, k = [], 0.0, 0
+    while total < minutes * 60 + 5:
+        wav = work / f"s{k}.wav"
+        rate, pitch = str(rng.randint(140, 185)), str(rng.randint(30, 70))
+        subprocess.run([espeak, "-s", rate, "-p", pitch, "-w", str(wav), lines[k % len(lines)]],
+                       check=True, capture_output=True)  # fmt: skip
+        pause = rng.uniform(0.3, 1.5)
+        gap = work / f"g{k}.wav"
+        subprocess.run([ffmpeg, "-v", "error", "-y", "-f", "lavfi", "-t", f"{pause:.2f}", "-i",
+                        "anullsrc=r=22050:cl=mono", str(gap)], check=True)  # fmt: skip
+        listing += [f"file '{wav}'", f"file '{gap}'"]
+        total += os.path.getsize(wav) / (2 * 22050) + pause
+        k += 1
+    (work / "list.txt").write_text("\n".join(listing) + "\n")
     subprocess.run([ffmpeg, "-v", "error", "-y", "-stream_loop", "-1", "-i", str(clip),
-                    "-t", str(minutes * 60), "-c:v", "libx264", "-preset", "veryfast",
-                    "-pix_fmt", "yuv420p", "-c:a", "aac", str(out)], check=True)  # fmt: skip
+                    "-f", "concat", "-safe", "0", "-i", str(work / "list.txt"),
+                    "-map", "0:v", "-map", "1:a", "-t", str(minutes * 60),
+                    "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
+                    "-c:a", "aac", str(out)], check=True)  # fmt: skip
+    shutil.rmtree(work)
     return out
 
 
@@ -51,6 +87,7 @@ def main() -> None:
     parser.add_argument("--modalities", default=None, help="Default: every one the file has.")
     parser.add_argument("--make-from", type=Path, help="Build the recording from this clip.")
     parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--sentences", type=Path, help="Text for the speech (TSV, first column).")
     parser.add_argument("--keep", type=Path, help="Where to keep the built recording.")
     args = parser.parse_args()
 
@@ -59,7 +96,9 @@ def main() -> None:
         if path is None:
             if args.make_from is None:
                 raise SystemExit("give a FILE, or --make-from CLIP to build one")
-            path = make_recording(args.make_from, args.minutes, args.keep or Path(tmp) / "r.mp4")
+            path = make_recording(
+                args.make_from, args.minutes, args.keep or Path(tmp) / "r.mp4", args.sentences
+            )
         settings = load_settings(analysis_fps=args.fps)
         chosen = None if args.modalities is None else parse_modalities(args.modalities)
         started = time.perf_counter()

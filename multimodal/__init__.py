@@ -57,10 +57,10 @@ def analyze(
     from multimodal.pipeline import Analyzer, parse_modalities
     from multimodal.settings import load_settings
 
-    if settings is None:
+    if settings is not None and overrides:
+        settings = load_settings(**{**settings.model_dump(), **overrides})
+    elif settings is None:
         settings = load_settings(**overrides)
-    elif overrides:
-        settings = settings.model_copy(update=overrides)
     chosen = None if modalities is None else parse_modalities(modalities)
     analyzer = Analyzer(settings, chosen)
     return analyzer.analyze(

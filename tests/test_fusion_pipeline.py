@@ -140,3 +140,15 @@ def test_sequential_stages_give_the_same_fusion(face_clip: Path) -> None:
         results.append(analyzer.analyze(face_clip))
     a, b = (r.fusion.timeline.emotions for r in results if r.fusion is not None)
     assert np.array_equal(a, b)
+
+
+@pytest.mark.model
+def test_python_api_takes_settings_and_overrides(face_clip: Path) -> None:
+    from multimodal import analyze
+    from multimodal.errors import SettingsError
+
+    result = analyze(face_clip, modalities="face", settings=load_settings(), grid_step=1.0)
+    assert result.modalities == ("face",)
+    assert result.fusion is not None and len(result.fusion.timeline) == 3
+    with pytest.raises(SettingsError, match="grid_step"):
+        analyze(face_clip, grid_step=-1)
