@@ -255,9 +255,8 @@ def _describe(
     kind: str, measure: str, value: float, t: FusedTimeline, a: int, b: int,
     shares: Mapping[str, float],
 ) -> str:  # fmt: skip
-    lead = ", ".join(
-        f"{m} {round(100 * s)} %" for m, s in sorted(shares.items(), key=lambda x: -x[1])
-    )
+    shown = sorted(((m, s) for m, s in shares.items() if s >= 0.005), key=lambda x: -x[1])
+    lead = ", ".join(f"{m} {round(100 * s)} %" for m, s in shown)
     if kind == "peak":
         text = f"{measure} peaks at {value:.2f}"
     else:
