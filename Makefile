@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 OUT ?= affectline-out
 SHARED_CLIP := ../shared/data/media/grid_s2_swwp2s.mpg
 TORCH_VERSION ?= 2.13.0
-SYSTEM_PACKAGES := ffmpeg libgl1 libglib2.0-0 espeak-ng chromium
+SYSTEM_PACKAGES := ffmpeg libgl1 libglib2.0-0 espeak-ng chromium postgresql redis-server
 
 .PHONY: setup system-deps run test lint typecheck bench clean
 
@@ -16,7 +16,8 @@ setup: system-deps $(VENV)/.installed
 
 # ffmpeg from Debian (imageio-ffmpeg's static ffmpeg is the fallback when this step cannot run);
 # libGL and GLib for the OpenCV that MediaPipe loads; espeak-ng makes speech for the tests;
-# Chromium renders the HTML report in the tests (Playwright drives it; no browser download).
+# Chromium renders the HTML report in the tests (Playwright drives it; no browser download);
+# PostgreSQL and Redis servers are started by the service tests (Celery workers use Redis).
 system-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ] && command -v apt-get >/dev/null 2>&1; then \

@@ -339,6 +339,26 @@ def text(
             flush()
 
 
+@app.command()
+def models(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Resolve every model offline and list it (fails when one is missing)."""
+    _quiet_native_logs()
+    from multimodal.pipeline import Analyzer
+
+    try:
+        found = Analyzer(_settings()).models()
+    except AffectlineError as e:
+        raise _fail(str(e)) from None
+    if as_json:
+        typer.echo(json.dumps(found, indent=1))
+        return
+    for m in found:
+        typer.echo(f"{m.get('name', '?'):32} {m.get('version', ''):12.12} "
+                   f"{(m.get('sha256') or '-')[:16]:16} {m.get('origin', '')}")  # fmt: skip
+
+
 def _num(value: float | None, unit: str) -> str:
     return "unknown" if value is None else f"{value:g} {unit}"
 

@@ -156,6 +156,20 @@ class Analyzer:
                 ),
             )
 
+    def models(self) -> list[dict[str, str]]:
+        """Every model this analyser loaded: name, version, sha256 and where it came from."""
+        out: list[dict[str, str]] = []
+        if self.face_coder is not None:
+            out.extend(self.face_coder.models())
+        if self.voice_analyzer is not None:
+            v = self.voice_analyzer
+            out.extend(dict(m) for m in (v.detector.info, v.whisper.info, v.emotion.info))
+        if self.text_analyzer is not None:
+            info = dict(self.text_analyzer.model.info)
+            if info not in out:
+                out.append(info)
+        return out
+
     def options(self) -> dict[str, Any]:
         coder = self.face_coder
         return {

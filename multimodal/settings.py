@@ -135,6 +135,53 @@ class Settings(BaseSettings):
         default=True, description="Write the self-contained HTML report beside the results."
     )
 
+    # The service (affectline serve / worker)
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy database URL for the job store; default: SQLite in data_dir "
+        "(postgresql+psycopg://user:pass@host/db for deployments).",
+    )
+    broker_url: str | None = Field(
+        default=None,
+        description="Celery broker (redis://host:6379/0); unset: jobs run in the server's own "
+        "worker processes.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address the server listens on.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port the server listens on.")
+    workers: int = Field(
+        default_factory=lambda: max(1, os.cpu_count() or 1),
+        ge=0,
+        le=64,
+        description="In-process worker processes (one job each); 0 runs none (Celery does).",
+    )
+    max_queue: int = Field(
+        default=100, ge=1, description="Jobs that may wait; past it, uploads get 503."
+    )
+    max_upload_mb: float = Field(
+        default=2048.0, gt=0, description="Largest upload in megabytes (413 past it)."
+    )
+    retention_days: float = Field(
+        default=30.0, gt=0, description="Days results are kept after a job ends."
+    )
+    keep_media: bool = Field(
+        default=False,
+        description="Keep uploads after analysis unless the job says otherwise (default: delete).",
+    )
+    webhook_timeout: float = Field(
+        default=10.0, gt=0, le=120, description="Seconds a webhook receiver has to answer."
+    )
+    job_lease_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="A running job whose worker has not reported for this long is taken as "
+        "abandoned and run again.",
+    )
+
+    @property
+    def database(self) -> str:
+        """The job store's database URL (SQLite under data_dir by default)."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'affectline.db'}"
+
 
 def load_settings(**overrides: object) -> Settings:
     """Settings from the environment with ``overrides`` (``None`` values are ignored).

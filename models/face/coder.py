@@ -120,6 +120,19 @@ class FaceCoder:
         probs = self.expression.predict(crops)
         return [(replace(f, crop=None), p) for f, p in zip(faces, probs, strict=True)]
 
+    def models(self) -> tuple[dict[str, str], ...]:
+        """What codes faces: landmarker, AU calibration and expression classifier."""
+        calibration = {
+            "name": "affectline_facs_mapping",
+            "version": "1",
+            "sha256": self.calibration.sha256,
+            "origin": self.calibration.source,
+        }
+        models = [dict(self.landmarker.info), calibration]
+        if self.expression is not None:
+            models.append(dict(self.expression.info))
+        return tuple(models)
+
     def code(
         self,
         frames: Iterable[VideoFrame],
@@ -192,20 +205,11 @@ class FaceCoder:
             self._finish_track(face_id, obs, frame_times, step)
             for face_id, obs in sorted(by_track.items())
         )
-        calibration_info = {
-            "name": "affectline_facs_mapping",
-            "version": "1",
-            "sha256": self.calibration.sha256,
-            "origin": self.calibration.source,
-        }
-        models = [self.landmarker.info, calibration_info]
-        if self.expression is not None:
-            models.append(self.expression.info)
         return FaceCoding(
             frame_times=frame_times,
             tracks=tracks,
             frame_size=display_size,
-            models=tuple(models),
+            models=self.models(),
             config=asdict(self.config),
         )
 

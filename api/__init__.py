@@ -1,0 +1,1 @@
+"""The Affectline service: HTTP job API, job store, workers, webhooks and the web page."""
