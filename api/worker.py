@@ -112,6 +112,13 @@ class _Progress:
             self.last = now
             self.beat()
 
+    def complete(self) -> None:
+        """Every stage done (stages a recording did not need count as done)."""
+        with self.lock:
+            self.stages = dict.fromkeys(self.stages, 100.0)
+            self.stage, self.percent = "write", 100.0
+            self.beat()
+
     def beat(self) -> None:
         with self.ctx.sessions() as session:
             if not store.report(session, self.job_id, self.ctx.name, self.snapshot()):
@@ -179,7 +186,7 @@ def run_claimed(ctx: Context, job_id: str) -> str | None:
         final = folder / "results"
         storage.remove(final)
         staging.rename(final)
-        progress.set("write", 100.0, force=True)
+        progress.complete()
         status, result_dir = "succeeded", str(final)
     except JobStopped:
         storage.remove(staging)

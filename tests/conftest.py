@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from hypothesis import settings as hypothesis_settings
 
+pytest_plugins = ["tests.services"]  # real PostgreSQL and Redis servers for the service tests
+
 os.environ.setdefault("GLOG_minloglevel", "2")
 # Property tests check invariants, not speed: no per-example deadline on a busy CI machine.
 hypothesis_settings.register_profile("affectline", deadline=None)
