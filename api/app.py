@@ -126,6 +126,17 @@ def create_app(
     app.state.settings = settings
     app.state.sessions = sessions
 
+    @app.middleware("http")
+    async def _security_headers(request: Request, call_next: Any) -> Any:
+        response = await call_next(request)
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        if not request.url.path.endswith("/media"):
+            response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        if response.headers.get("content-type", "").startswith("text/html"):
+            response.headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
+        return response
+
     @app.exception_handler(ApiError)
     async def _api_error(_r: Request, e: ApiError) -> Any:
         return _error(e.status, e.kind, e.message, e.headers)
@@ -198,7 +209,6 @@ def create_app(
             storage.remove(folder)
             raise
         options["transcript"] = "transcript" in upload.files
-        options["filename"] = upload.filenames["file"]
         job = Job(
             id=job_id, key_id=key.id, filename=upload.filenames["file"],
             size_bytes=upload.sizes["file"], options=options, meta=meta, media=media,
@@ -387,11 +397,25 @@ def _asset(folder: Any, name: str) -> Response:
                     headers={"Cache-Control": "no-cache"})  # fmt: skip
 
 
+_CONTAINER_TYPES = (
+    ("mp4", "video/mp4", "audio/mp4"), ("webm", "video/webm", "audio/webm"),
+    ("matroska", "video/x-matroska", "audio/x-matroska"), ("ogg", "video/ogg", "audio/ogg"),
+    ("wav", "audio/wav", "audio/wav"), ("mp3", "audio/mpeg", "audio/mpeg"),
+    ("flac", "audio/flac", "audio/flac"), ("avi", "video/x-msvideo", "video/x-msvideo"),
+    ("mpeg", "video/mpeg", "audio/mpeg"), ("png", "image/png", "image/png"),
+    ("jpeg", "image/jpeg", "image/jpeg"), ("mjpeg", "image/jpeg", "image/jpeg"),
+)  # fmt: skip
+"""(word in ffmpeg's demuxer name, type with video, type without) for the kept media."""
+
+
 def _media_type(job: Job) -> str:
+    """The upload's type, from the demuxer ffmpeg chose when probing its content."""
     media = job.media or {}
-    if media.get("still"):
-        return "image/jpeg"
-    return "video/mp4" if media.get("video") else "audio/mpeg"
+    container = str(media.get("container", ""))
+    for word, video, audio in _CONTAINER_TYPES:
+        if word in container.replace(",", " ").replace("_", " ").split():
+            return video if media.get("video") else audio
+    return "application/octet-stream"
 
 
 def _options(fields: dict[str, str], settings: Settings) -> tuple[dict[str, Any], dict[str, Any],

@@ -32,6 +32,7 @@ class Progress(BaseModel):
 
 
 class MediaFacts(BaseModel):
+    container: str | None = Field(default=None, description="ffmpeg's demuxer for the upload.")
     duration: float | None = Field(description="Seconds of media (0 for a picture).")
     video: bool
     audio: bool
@@ -127,8 +128,7 @@ def public_job(job: Job) -> JobPublic:
         started_at=job.started_at,
         finished_at=job.finished_at,
         expires_at=job.expires_at,
-        media_kept=job.media_path is not None
-        and job.status in ("succeeded", "failed", "cancelled"),  # fmt: skip
+        media_kept=job.media_path is not None,
         webhook=(
             Webhook(
                 url=job.callback_url,

@@ -20,7 +20,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -161,7 +161,7 @@ def run_claimed(ctx: Context, job_id: str) -> str | None:
         if job is None:
             return None
         assert job is not None
-        options, media_path = dict(job.options), job.media_path
+        options, media_path, filename = dict(job.options), job.media_path, job.filename
         transcript = job.transcript_path
     folder = storage.job_dir(ctx.settings.data_dir, job_id)
     retention = timedelta(days=ctx.settings.retention_days)
@@ -177,9 +177,10 @@ def run_claimed(ctx: Context, job_id: str) -> str | None:
         if media_path is None or not Path(media_path).is_file():
             raise FileNotFoundError("the upload is gone from storage; upload the file again")
         analyzer = ctx.analyzer_for(options)
-        result = analyzer.analyze(Path(media_path), options.get("filename") or job_id,
-                                  hook=progress.hook,
+        result = analyzer.analyze(Path(media_path), filename, hook=progress.hook,
                                   transcript=Path(transcript) if transcript else None)  # fmt: skip
+        # the result names the upload as the client did, never by its path on the server
+        result = replace(result, media=replace(result.media, path=Path(filename)))
         facts = media_facts(result.media)
         progress.set("fusion", 100.0, force=True)
         write_result(result, staging, report=ctx.settings.report)
@@ -220,6 +221,7 @@ def run_claimed(ctx: Context, job_id: str) -> str | None:
 
 def media_facts(info: Any) -> dict[str, Any]:
     return {
+        "container": info.container,
         "duration": info.duration,
         "video": info.video is not None,
         "audio": info.audio is not None,
@@ -316,15 +318,17 @@ class Housekeeper:
 
 
 def _worker_main(settings_json: str, stop: Any, poll: float) -> None:
-    """A pool process: load models lazily, run queued jobs until told to stop."""
+    """A pool process: load models lazily, run queued jobs until told to stop, or until the
+    server that started it is gone."""
     os.environ.setdefault("GLOG_minloglevel", "2")
+    parent = os.getppid()
     settings = Settings.model_validate_json(settings_json)
     ctx = Context.from_settings(settings)
-    while not stop.is_set():
+    while not stop.value and os.getppid() == parent:
         with ctx.sessions() as session:
             job_id = store.claim_next(session, ctx.name)
         if job_id is None:
-            stop.wait(poll)
+            time.sleep(poll)
             continue
         try:
             run_claimed(ctx, job_id)
@@ -338,7 +342,8 @@ class WorkerPool:
     def __init__(self, settings: Settings, n: int, poll: float = 0.5) -> None:
         self.settings, self.n, self.poll = settings, n, poll
         self._mp = mp.get_context("spawn")
-        self._stop = self._mp.Event()
+        # A lock-free flag: an Event's condition variable hangs set() when a waiter was killed.
+        self._stop = self._mp.RawValue("b", 0)
         self.processes: list[Any] = []
 
     def start(self) -> None:
@@ -352,7 +357,7 @@ class WorkerPool:
     def stop(self, timeout: float = 10.0) -> None:
         """Ask the workers to stop after their current job; kill them after ``timeout``. A job
         they were running is picked up again after the lease, by this or another server."""
-        self._stop.set()
+        self._stop.value = 1
         deadline = time.monotonic() + timeout
         for p in self.processes:
             p.join(max(0.0, deadline - time.monotonic()))

@@ -82,8 +82,10 @@ def test_create_list_cancel_delete(service: Service, face_clip: Path) -> None:
     assert job["status"] == "queued" and job["filename"] == "face.mp4"
     assert job["options"]["modalities"] == ["face"] and job["options"]["fps"] == 2.0
     assert job["metadata"] == {"respondent": "p7"}
-    assert job["media"] == {"duration": pytest.approx(3.0, abs=0.1), "video": True,
-                            "audio": True, "still": False}  # fmt: skip
+    assert job["media"] == {"container": "mov,mp4,m4a,3gp,3g2,mj2", "video": True,
+                            "duration": pytest.approx(3.0, abs=0.1), "audio": True,
+                            "still": False}  # fmt: skip
+    assert job["media_kept"] and job["links"]["media"]
     again = service.upload(face_clip, headers={"Idempotency-Key": "abc"})
     assert again.status_code == 200 and again.json()["id"] == job["id"]
     ids = [service.upload(face_clip).json()["id"] for _ in range(3)]
@@ -196,6 +198,9 @@ def test_kept_media_plays_through_a_link(
                                headers=service.headers()).json()  # fmt: skip
     part = service.client.get(link["url"], headers={"Range": "bytes=0-99"})
     assert part.status_code == 206 and len(part.content) == 100
+    assert part.headers["content-type"] == "video/mp4"
+    result = service.client.get(done["links"]["result"], headers=service.headers()).json()
+    assert result["media"]["path"] == "face.mp4"  # no server path in results
     assert service.client.get(link["url"] + "x").status_code == 403
     other = service.client.post(f"/v1/jobs/{job['id']}/media-link",
                                 headers=service.headers(service.other_key))  # fmt: skip
