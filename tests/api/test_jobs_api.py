@@ -168,7 +168,7 @@ def test_a_job_runs_and_its_results_and_webhook_arrive(
     assert csv.headers["content-type"].startswith("text/csv")
     assert csv.text.splitlines()[0].startswith("source,start,end,evidence")
     # webhook: first attempt got 500 and a retry is scheduled
-    (headers, body), = Receiver.received
+    ((headers, body),) = Receiver.received
     assert webhooks.verify(service.secret, body, headers["Affectline-Signature"])
     assert json.loads(body)["event"] == "job.succeeded"
     deliveries = done["webhook"]["deliveries"]
