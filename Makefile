@@ -1,4 +1,5 @@
-# Affectline: `make run` analyses a recording on the embedded defaults, `make test` runs the checks.
+# Affectline: `make run` starts the service on its embedded defaults, `make analyze` analyses a
+# recording, `make test` runs the checks.
 # Both set everything up on a fresh Debian/Ubuntu machine (system packages when run as root or
 # with sudo, then a virtual environment in .venv).
 
@@ -10,7 +11,7 @@ SHARED_CLIP := ../shared/data/media/grid_s2_swwp2s.mpg
 TORCH_VERSION ?= 2.13.0
 SYSTEM_PACKAGES := ffmpeg libgl1 libglib2.0-0 espeak-ng chromium postgresql redis-server
 
-.PHONY: setup system-deps run test lint typecheck bench clean
+.PHONY: setup system-deps run analyze test lint typecheck bench clean
 
 setup: system-deps $(VENV)/.installed
 
@@ -34,8 +35,15 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q -e ".[dev,train]"
 	touch $@
 
-# INPUT defaults to the GRID clip beside the project, else a portrait that matplotlib ships.
+# The API and web page on http://127.0.0.1:8000 (SQLite and uploads under ~/.local/share/affectline,
+# one worker process per core). The first run creates an API key and prints it.
 run: setup
+	@$(BIN)/affectline keys list --json | $(BIN)/python -c "import json, sys; sys.exit(0 if json.load(sys.stdin) else 1)" \
+	  || $(BIN)/affectline keys create --name local
+	$(BIN)/affectline serve
+
+# INPUT defaults to the GRID clip beside the project, else a portrait that matplotlib ships.
+analyze: setup
 	@input="$(INPUT)"; \
 	if [ -z "$$input" ] && [ -f $(SHARED_CLIP) ]; then input=$(SHARED_CLIP); fi; \
 	if [ -z "$$input" ]; then input=$$($(BIN)/python -c "from matplotlib import cbook; print(cbook.get_sample_data('grace_hopper.jpg', asfileobj=False))"); fi; \
