@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import json
 import time
 from dataclasses import dataclass
@@ -67,16 +66,6 @@ def check_url(url: str) -> str:
     if len(url) > 2000:
         raise ValueError("callback_url is longer than 2000 characters")
     return url.strip()
-
-
-def is_private_host(url: str) -> bool:
-    """Whether the URL names a loopback, private or link-local address literally."""
-    host = urlsplit(url).hostname or ""
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        return host == "localhost"
-    return ip.is_private or ip.is_loopback or ip.is_link_local
 
 
 def body_of(event: str, job: dict[str, Any]) -> bytes:

@@ -114,7 +114,8 @@ def read_transcript(path: Path) -> tuple[str, list[Utterance] | str]:
     head = text.lstrip()[:10]
     if head.startswith("WEBVTT") or path.suffix.lower() == ".vtt":
         return "vtt", parse_subtitles(text, "vtt")
-    if path.suffix.lower() == ".srt" or _CUE.search(text[:2000] or ""):
+    cue_line = any(_CUE.match(line) for line in text[:2000].splitlines())
+    if path.suffix.lower() == ".srt" or cue_line:
         return "srt", parse_subtitles(text, "srt")
     return "text", text
 

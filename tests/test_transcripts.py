@@ -107,3 +107,10 @@ def test_sentences_of_asr_and_cues() -> None:
     assert [s.text for s in split] == ["Hello there.", "How are you doing today?"]
     assert split[1].span.start == 3.0 and split[1].span.end == pytest.approx(5.25)
     assert split[1].source == "srt"
+
+
+def test_subtitles_are_recognised_by_content_whatever_the_name(tmp_path: Path) -> None:
+    srt = tmp_path / "upload.txt"
+    srt.write_text("1\n00:00:00,500 --> 00:00:03,000\nHello there.\n")
+    kind, cues = read_transcript(srt)
+    assert kind == "srt" and cues[0].text == "Hello there."  # type: ignore[union-attr]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -262,3 +263,45 @@ def test_expired_results_are_deleted(service: Service, face_clip: Path) -> None:
     Housekeeper(service.ctx).round()
     assert service.client.get(f"/v1/jobs/{job_id}", headers=service.headers()).status_code == 404
     assert not (service.settings.data_dir / "jobs" / job_id).exists()
+
+
+@pytest.mark.slow
+@pytest.mark.model
+def test_cancelling_a_running_job_stops_it_and_leaves_no_result(
+    service: Service, talking_clip: Path, shared_analyzer: Any
+) -> None:
+    job_id = service.upload(talking_clip).json()["id"]
+    outcome: list[str | None] = []
+    worker = threading.Thread(target=lambda: outcome.append(run(service, job_id,
+                                                               shared_analyzer)))  # fmt: skip
+    worker.start()
+    deadline = time.monotonic() + 60
+    while service.client.get(f"/v1/jobs/{job_id}", headers=service.headers()).json()[
+            "progress"]["percent"] <= 0 and time.monotonic() < deadline:  # fmt: skip
+        time.sleep(0.05)
+    r = service.client.post(f"/v1/jobs/{job_id}/cancel", headers=service.headers())
+    assert r.status_code == 200 and r.json()["status"] == "cancelled"
+    worker.join(60)
+    assert outcome == [None]  # the worker noticed and stopped
+    job = service.client.get(f"/v1/jobs/{job_id}", headers=service.headers()).json()
+    assert job["status"] == "cancelled" and job["links"]["result"] is None
+    folder = service.settings.data_dir / "jobs" / job_id
+    assert not [p for p in folder.iterdir() if p.name.startswith("results")]
+
+
+@pytest.mark.slow
+@pytest.mark.model
+def test_a_supplied_transcript_replaces_speech_recognition(
+    service: Service, speech_wav: Path, tmp_path: Path, shared_analyzer: Any
+) -> None:
+    srt = tmp_path / "words.srt"
+    srt.write_text("1\n00:00:00,500 --> 00:00:03,000\nWhat a wonderful surprise.\n")
+    with speech_wav.open("rb") as f, srt.open("rb") as t:
+        parts = {"file": ("speech.wav", f), "transcript": ("words.srt", t)}
+        r = service.client.post("/v1/jobs", headers=service.headers(), files=parts)
+    job = r.json()
+    assert r.status_code == 201 and job["options"]["transcript"] is True
+    assert run(service, job["id"], shared_analyzer) == "succeeded"
+    result = service.client.get(f"/v1/jobs/{job['id']}/result", headers=service.headers()).json()
+    assert result["text"]["source"] == "srt"
+    assert result["text"]["utterances"][0]["text"] == "What a wonderful surprise."
