@@ -85,7 +85,9 @@ def _assets() -> _Assets:
             f"report.html has fields {sorted(fields)}, expected {sorted(_TEMPLATE_FIELDS)}; "
             "reinstall Affectline"
         )
-    scripts = {"uPlot.iife.min.js": read("uPlot.iife.min.js"), "report.js": read("report.js")}
+    # the palette is shared with the web page, which loads it as its own file
+    own = read("palette.js") + "\n" + read("report.js")
+    scripts = {"uPlot.iife.min.js": read("uPlot.iife.min.js"), "report.js": own}
     styles = {"uPlot.min.css": read("uPlot.min.css"), "report.css": read("report.css")}
     for name, body, end in [(n, b, "</script") for n, b in scripts.items()] + [
         (n, b, "</style") for n, b in styles.items()

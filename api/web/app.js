@@ -17,21 +17,9 @@
   const PAGE_SIZE = 25;
   const MAX_SINGLE_POLLS = 10;
 
-  /* One colour per emotion, the same as the offline report (multimodal/report_assets/report.js). */
-  const EMOTION_COLORS = {
-    anger: "#d62728",
-    contempt: "#8c564b",
-    disgust: "#6b8e23",
-    fear: "#9467bd",
-    joy: "#e6a000",
-    neutral: "#7f7f7f",
-    sadness: "#1f77b4",
-    surprise: "#17a2b8",
-  };
-  const OTHER_COLOR = "#5f6b7a";
-  const MODALITY_COLORS = { face: "#e07a5f", voice: "#3d5a80", text: "#2a9d8f" };
-  const AFFECT_COLORS = { valence: "#1b9e77", arousal: "#c2185b", engagement: "#37474f" };
-  const NO_EVIDENCE_FILL = "rgba(120, 120, 120, 0.10)";
+  /* Colours shared with the offline report (multimodal/report_assets/palette.js). */
+  const { EMOTION_COLORS, OTHER_COLOR, MODALITY_COLORS, AFFECT_COLORS, NO_EVIDENCE_FILL } =
+    window.AffectlinePalette;
   const STAGE_LABELS = {
     queued: "waiting in the queue",
     starting: "starting",

@@ -28,22 +28,13 @@
     showError(String(event.reason));
   });
 
-  /* One colour per emotion, the same in every chart, list and legend. */
-  var EMOTION_COLORS = {
-    anger: "#d62728",
-    contempt: "#8c564b",
-    disgust: "#6b8e23",
-    fear: "#9467bd",
-    joy: "#e6a000",
-    neutral: "#7f7f7f",
-    sadness: "#1f77b4",
-    surprise: "#17a2b8",
-  };
-  var OTHER_COLOR = "#5f6b7a";
-  var MODALITY_COLORS = { face: "#e07a5f", voice: "#3d5a80", text: "#2a9d8f" };
-  var AFFECT_COLORS = { valence: "#1b9e77", arousal: "#c2185b", engagement: "#37474f" };
+  /* Colours shared with the web page (palette.js, inlined before this script). */
+  var EMOTION_COLORS = AffectlinePalette.EMOTION_COLORS;
+  var OTHER_COLOR = AffectlinePalette.OTHER_COLOR;
+  var MODALITY_COLORS = AffectlinePalette.MODALITY_COLORS;
+  var AFFECT_COLORS = AffectlinePalette.AFFECT_COLORS;
   var CONFLICT_FILL = { valence: "rgba(230, 126, 34, 0.35)", arousal: "rgba(103, 58, 183, 0.28)" };
-  var NO_EVIDENCE_FILL = "rgba(120, 120, 120, 0.10)";
+  var NO_EVIDENCE_FILL = AffectlinePalette.NO_EVIDENCE_FILL;
   var AU_MAX = 5;
   /* Width of the y axis of every chart: the heatmap's AU names fit there, so all time axes align. */
   var AXIS_WIDTH = 170;
