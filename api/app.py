@@ -231,7 +231,10 @@ def create_app(
                 raise
             out = public_job(job)
         if dispatch is not None:
-            dispatch(job_id)
+            try:
+                dispatch(job_id)
+            except Exception:  # the broker is down: the housekeeper sends it again later
+                log.exception("could not send job %s to the workers yet", job_id)
         return out
 
     @app.get("/v1/jobs", response_model=JobPage, tags=["jobs"])

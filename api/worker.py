@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api import jobs as store
@@ -279,6 +280,7 @@ class Housekeeper:
         interval: float = 5.0,
     ) -> None:
         self.ctx, self.dispatch, self.interval = ctx, dispatch, interval
+        self._sent: dict[str, float] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -294,10 +296,31 @@ class Housekeeper:
             due = [d.job_id for d in store.due_deliveries(session)]
         for job_id in again:
             log.warning("job %s was abandoned by its worker; queued again", job_id)
-            if self.dispatch is not None:
-                self.dispatch(job_id)
+        if self.dispatch is not None:
+            self._redispatch(again)
         for job_id in due:
             send_webhook(self.ctx, job_id)
+
+    def _redispatch(self, again: list[str]) -> None:
+        """Send requeued jobs, and jobs waiting longer than the lease (a message lost with a
+        broker that was down), to the workers again; a job sent twice runs once."""
+        lease = self.ctx.settings.job_lease_seconds
+        now = time.monotonic()
+        cutoff = utcnow() - timedelta(seconds=lease)
+        with self.ctx.sessions() as session:
+            waiting = session.scalars(
+                select(Job.id).where(Job.status == "queued", Job.created_at < cutoff)
+            ).all()
+        for job_id in dict.fromkeys([*again, *waiting]):
+            if job_id not in again and now - self._sent.get(job_id, 0.0) < lease:
+                continue
+            try:
+                assert self.dispatch is not None
+                self.dispatch(job_id)
+                self._sent[job_id] = now
+            except Exception:
+                log.exception("could not send job %s to the workers", job_id)
+        self._sent = {k: v for k, v in self._sent.items() if now - v < 10 * lease}
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):

@@ -305,3 +305,19 @@ def test_a_supplied_transcript_replaces_speech_recognition(
     result = service.client.get(f"/v1/jobs/{job['id']}/result", headers=service.headers()).json()
     assert result["text"]["source"] == "srt"
     assert result["text"]["utterances"][0]["text"] == "What a wonderful surprise."
+
+
+def test_jobs_whose_message_was_lost_are_sent_again(service: Service, face_clip: Path) -> None:
+    job_id = service.upload(face_clip).json()["id"]
+    sent: list[str] = []
+    keeper = Housekeeper(service.ctx, sent.append)
+    keeper.round()
+    assert sent == []  # just queued: its message is still on its way
+    with service.ctx.sessions() as s:
+        job = s.get(Job, job_id)
+        assert job is not None
+        job.created_at = utcnow() - timedelta(minutes=5)
+        s.commit()
+    keeper.round()
+    keeper.round()
+    assert sent == [job_id]  # once per lease, not every round
