@@ -85,8 +85,8 @@ def _assets() -> _Assets:
             f"report.html has fields {sorted(fields)}, expected {sorted(_TEMPLATE_FIELDS)}; "
             "reinstall Affectline"
         )
-    # the palette is shared with the web page, which loads it as its own file
-    own = read("palette.js") + "\n" + read("report.js")
+    # common.js is shared with the web page, which loads it as its own file
+    own = read("common.js") + "\n" + read("report.js")
     scripts = {"uPlot.iife.min.js": read("uPlot.iife.min.js"), "report.js": own}
     styles = {"uPlot.min.css": read("uPlot.min.css"), "report.css": read("report.css")}
     for name, body, end in [(n, b, "</script") for n, b in scripts.items()] + [

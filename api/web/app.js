@@ -17,9 +17,10 @@
   const PAGE_SIZE = 25;
   const MAX_SINGLE_POLLS = 10;
 
-  /* Colours shared with the offline report (multimodal/report_assets/palette.js). */
+  /* Colours and time formats shared with the offline report (report_assets/common.js). */
   const { EMOTION_COLORS, OTHER_COLOR, MODALITY_COLORS, AFFECT_COLORS, NO_EVIDENCE_FILL } =
-    window.AffectlinePalette;
+    window.AffectlineCommon;
+  const { isNum, fmtTime, fmtClock, fmtSpan } = window.AffectlineCommon;
   const STAGE_LABELS = {
     queued: "waiting in the queue",
     starting: "starting",
@@ -62,10 +63,6 @@
     }
   }
 
-  function isNum(v) {
-    return typeof v === "number" && Number.isFinite(v);
-  }
-
   function el(tag, attrs, children) {
     const node = document.createElement(tag);
     for (const [name, value] of Object.entries(attrs || {})) {
@@ -100,37 +97,6 @@
 
   function fmtPct(v) {
     return isNum(v) ? Math.round(v * 100) + "%" : "\u2013";
-  }
-
-  /* 75.25 -> "1:15.3"; 12.5 -> "12.5 s" */
-  function fmtTime(s) {
-    if (!isNum(s)) return "\u2013";
-    if (Math.abs(s) < 60) return s.toFixed(1) + " s";
-    const h = Math.floor(s / 3600);
-    const m = Math.floor((s - h * 3600) / 60);
-    const rest = s - h * 3600 - m * 60;
-    const sec = (rest < 10 ? "0" : "") + rest.toFixed(1);
-    return h ? h + ":" + String(m).padStart(2, "0") + ":" + sec : m + ":" + sec;
-  }
-
-  /* Axis ticks: "0:45", "1:00", with decimals below a second where needed. */
-  function fmtClock(s) {
-    if (!isNum(s)) return "";
-    const sign = s < 0 ? "-" : "";
-    s = Math.abs(s);
-    const m = Math.floor(s / 60);
-    const rest = s - m * 60;
-    let r =
-      Math.abs(rest - Math.round(rest)) < 1e-6
-        ? String(Math.round(rest))
-        : String(Math.round(rest * 100) / 100);
-    if (rest < 10) r = "0" + r;
-    return sign + m + ":" + r;
-  }
-
-  function fmtSpan(start, end) {
-    if (isNum(start) && isNum(end) && end > start) return fmtTime(start) + " \u2013 " + fmtTime(end);
-    return fmtTime(start);
   }
 
   function fmtBytes(n) {

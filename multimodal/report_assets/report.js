@@ -28,13 +28,18 @@
     showError(String(event.reason));
   });
 
-  /* Colours shared with the web page (palette.js, inlined before this script). */
-  var EMOTION_COLORS = AffectlinePalette.EMOTION_COLORS;
-  var OTHER_COLOR = AffectlinePalette.OTHER_COLOR;
-  var MODALITY_COLORS = AffectlinePalette.MODALITY_COLORS;
-  var AFFECT_COLORS = AffectlinePalette.AFFECT_COLORS;
+  /* Colours and time formats shared with the web page (common.js, inlined before this). */
+  var C = AffectlineCommon;
+  var EMOTION_COLORS = C.EMOTION_COLORS;
+  var OTHER_COLOR = C.OTHER_COLOR;
+  var MODALITY_COLORS = C.MODALITY_COLORS;
+  var AFFECT_COLORS = C.AFFECT_COLORS;
+  var isNum = C.isNum;
+  var fmtTime = C.fmtTime;
+  var fmtClock = C.fmtClock;
+  var fmtSpan = C.fmtSpan;
   var CONFLICT_FILL = { valence: "rgba(230, 126, 34, 0.35)", arousal: "rgba(103, 58, 183, 0.28)" };
-  var NO_EVIDENCE_FILL = AffectlinePalette.NO_EVIDENCE_FILL;
+  var NO_EVIDENCE_FILL = C.NO_EVIDENCE_FILL;
   var AU_MAX = 5;
   /* Width of the y axis of every chart: the heatmap's AU names fit there, so all time axes align. */
   var AXIS_WIDTH = 170;
@@ -50,10 +55,6 @@
   var chartsDrawn = 0;
 
   /* ---------- small helpers ---------- */
-
-  function isNum(v) {
-    return typeof v === "number" && isFinite(v);
-  }
 
   function el(tag, className, children) {
     var node = document.createElement(tag);
@@ -97,34 +98,6 @@
 
   function fmtPct(v) {
     return isNum(v) ? Math.round(v * 100) + "%" : "\u2013";
-  }
-
-  /* 75.25 -> "1:15.3"; 12.5 -> "12.5 s" */
-  function fmtTime(s) {
-    if (!isNum(s)) return "\u2013";
-    if (Math.abs(s) < 60) return s.toFixed(1) + " s";
-    var m = Math.floor(s / 60);
-    var rest = s - m * 60;
-    return m + ":" + (rest < 10 ? "0" : "") + rest.toFixed(1);
-  }
-
-  /* Axis ticks: "0:45", "1:00"; below a minute of range keep decimals where needed. */
-  function fmtClock(s) {
-    if (!isNum(s)) return "";
-    var sign = s < 0 ? "-" : "";
-    s = Math.abs(s);
-    var m = Math.floor(s / 60);
-    var rest = s - m * 60;
-    var r = Math.abs(rest - Math.round(rest)) < 1e-6
-      ? String(Math.round(rest))
-      : String(Math.round(rest * 100) / 100);
-    if (rest < 10) r = "0" + r;
-    return sign + m + ":" + r;
-  }
-
-  function fmtSpan(start, end) {
-    if (isNum(start) && isNum(end) && end > start) return fmtTime(start) + " \u2013 " + fmtTime(end);
-    return fmtTime(start);
   }
 
   function section(id) {
