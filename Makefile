@@ -9,18 +9,23 @@ BIN := $(VENV)/bin
 OUT ?= affectline-out
 SHARED_CLIP := ../shared/data/media/grid_s2_swwp2s.mpg
 TORCH_VERSION ?= 2.13.0
-SYSTEM_PACKAGES := ffmpeg libgl1 libglib2.0-0 espeak-ng chromium postgresql redis-server
+# ffmpeg from Debian (imageio-ffmpeg's static ffmpeg is the fallback when this step cannot run);
+# libGL and GLib for the OpenCV that MediaPipe loads.
+SYSTEM_PACKAGES := ffmpeg libgl1 libglib2.0-0
+# For the tests only: espeak-ng makes speech; Chromium renders the report and the web page
+# (Playwright drives it; no browser download); the service tests start PostgreSQL and Redis.
+TEST_PACKAGES := espeak-ng chromium postgresql redis-server
 
-.PHONY: setup system-deps run analyze test lint typecheck bench clean
+.PHONY: setup test-setup system-deps run analyze test lint typecheck bench clean
 
 setup: system-deps $(VENV)/.installed
 
-# ffmpeg from Debian (imageio-ffmpeg's static ffmpeg is the fallback when this step cannot run);
-# libGL and GLib for the OpenCV that MediaPipe loads; espeak-ng makes speech for the tests;
-# Chromium renders the HTML report in the tests (Playwright drives it; no browser download);
-# PostgreSQL and Redis servers are started by the service tests (Celery workers use Redis).
+test-setup: PACKAGES = $(SYSTEM_PACKAGES) $(TEST_PACKAGES)
+test-setup: system-deps $(VENV)/.installed
+
+PACKAGES ?= $(SYSTEM_PACKAGES)
 system-deps:
-	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ] && command -v apt-get >/dev/null 2>&1; then \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null 2>&1; then SUDO=sudo; else SUDO=none; fi; \
 	  if [ "$$SUDO" = none ]; then echo "note: could not install$$missing (not root, no sudo)"; \
@@ -49,11 +54,11 @@ analyze: setup
 	if [ -z "$$input" ]; then input=$$($(BIN)/python -c "from matplotlib import cbook; print(cbook.get_sample_data('grace_hopper.jpg', asfileobj=False))"); fi; \
 	$(BIN)/affectline analyze "$$input" --output-dir $(OUT)
 
-lint: setup
+lint: test-setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-typecheck: setup
+typecheck: test-setup
 	$(BIN)/mypy
 
 test: lint typecheck
