@@ -13,6 +13,8 @@ import hmac
 import json
 import logging
 import math
+import os
+import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -94,7 +96,7 @@ def create_app(
         from api.tasks import celery_dispatch
 
         dispatch = celery_dispatch(settings)
-    link_key = hashlib.sha256(f"media-link:{settings.data_dir}".encode()).digest()
+    link_key = _link_secret(settings.data_dir)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -385,6 +387,25 @@ def auth(session: Db, authorization: Annotated[str | None, Header()] = None) -> 
 
 
 Key = Annotated[ApiKey, Depends(auth)]
+
+
+def _link_secret(data_dir: Path) -> bytes:
+    """The key that signs media links: random, made once per data folder (so that every server
+    sharing the folder accepts the same links), readable by the owner only."""
+    path = data_dir / "media-link.key"
+    if not path.is_file():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        tmp = data_dir / f".media-link.{secrets.token_hex(4)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(secrets.token_bytes(32))
+        try:
+            os.link(tmp, path)  # whole, and only if no other server made it first
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_bytes()
 
 
 def _asset(folder: Any, name: str) -> Response:

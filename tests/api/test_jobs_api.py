@@ -321,3 +321,8 @@ def test_jobs_whose_message_was_lost_are_sent_again(service: Service, face_clip:
     keeper.round()
     keeper.round()
     assert sent == [job_id]  # once per lease, not every round
+
+
+def test_media_links_are_signed_with_a_random_secret(service: Service) -> None:
+    key = service.settings.data_dir / "media-link.key"
+    assert len(key.read_bytes()) == 32 and oct(key.stat().st_mode & 0o777) == "0o600"
