@@ -53,6 +53,7 @@ def serve(
     from api.app import create_app
 
     settings = _settings(host=host, port=port, workers=workers)
+    _sessions()  # a clear error now for a database that cannot be reached or upgraded
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     try:
         application = create_app(settings)
