@@ -33,7 +33,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api import jobs as store
 from api import storage, webhooks
 from api.database import make_engine, session_factory, upgrade
-from api.db import STATUSES, ApiKey, Job
+from api.db import STATUSES, ApiKey, Job, new_id
 from api.schemas import (
     RESULT_FILES,
     ErrorResponse,
@@ -191,8 +191,8 @@ def create_app(
         limit = int(settings.max_upload_mb * 1024 * 1024)
         length = request.headers.get("content-length")
         if length and length.isdigit() and int(length) > limit + storage.FIELD_LIMIT:
-            raise ApiError(413, "too_large", storage._too_large(limit))
-        job_id = store.new_job_id()
+            raise ApiError(413, "too_large", storage.too_large_message(limit))
+        job_id = new_id()
         folder = storage.job_dir(settings.data_dir, job_id)
         storage.ensure_private(folder)
         try:

@@ -22,15 +22,11 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from api.db import FINAL, ApiKey, Job, WebhookDelivery, new_id, utcnow
+from api.db import FINAL, ApiKey, Job, WebhookDelivery, utcnow
 
 KEY_PREFIX = "afl_"
 MAX_ATTEMPTS = 3
 """A job whose worker died this many times is failed rather than run again."""
-
-
-def new_job_id() -> str:
-    return new_id()
 
 
 def hash_key(key: str) -> str:

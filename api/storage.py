@@ -166,10 +166,10 @@ async def receive_upload(
         async for chunk in body:
             total += len(chunk)
             if total > max_bytes + FIELD_LIMIT:
-                raise UploadError(_too_large(max_bytes), 413, "too_large")
+                raise UploadError(too_large_message(max_bytes), 413, "too_large")
             parser.write(chunk)
             if out.sizes.get("file", 0) > max_bytes:
-                raise UploadError(_too_large(max_bytes), 413, "too_large")
+                raise UploadError(too_large_message(max_bytes), 413, "too_large")
         parser.finalize()
     except UploadError:
         _close(state)
@@ -182,7 +182,7 @@ async def receive_upload(
     return out
 
 
-def _too_large(max_bytes: int) -> str:
+def too_large_message(max_bytes: int) -> str:
     return (
         f"the upload is larger than the limit of {max_bytes / 1e6:.0f} MB; "
         "cut or compress the recording, or raise AFFECTLINE_MAX_UPLOAD_MB"
@@ -204,10 +204,6 @@ def remove(path: Path | str | None) -> None:
         shutil.rmtree(p, ignore_errors=True)
     else:
         p.unlink(missing_ok=True)
-
-
-def folder_size(path: Path) -> int:
-    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
 def ensure_private(path: Path) -> None:

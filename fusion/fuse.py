@@ -37,7 +37,7 @@ import numpy as np
 from fusion.grid import Grid
 from fusion.sources import BASIC_INDEX, OnGrid
 from multimodal.timeline import BoolArray, FloatArray
-from multimodal.vocab import AU_CODES, EMOTIONS
+from multimodal.vocab import EMOTIONS
 
 CONFLICT_GAP = 0.75
 """Difference in valence or arousal (on the 2-wide scale) that counts as a strong disagreement."""
@@ -115,10 +115,6 @@ class FusedTimeline:
 
     def __len__(self) -> int:
         return len(self.grid)
-
-    @property
-    def au_codes(self) -> tuple[str, ...]:
-        return AU_CODES
 
 
 def _basic(probs: FloatArray) -> FloatArray:
